@@ -36,8 +36,8 @@ class TokenizerConfig:
     """Languages whose train split the tokenizer learns from (several = a shared tokenizer)."""
     byte_level: bool = True
     """GPT-2-style byte-level pre-tokenizer and decoder (match the base model: SmolLM2 is byte-level)."""
-    special_tokens: list[str] = field(default_factory=lambda: ["<|endoftext|>"])
-    """Added first, in this order, so they get ids 0..n-1."""
+    special_tokens: list[str] = field(default_factory=lambda: ["<|endoftext|>", "<|im_start|>", "<|im_end|>"])
+    """Added first, in this order, so they get ids 0..n-1 (default: those of the SmolLM2 base model)."""
     bos_token: str | None = "<|endoftext|>"
     """Beginning-of-sequence token (must be in special_tokens), or null."""
     eos_token: str | None = "<|endoftext|>"

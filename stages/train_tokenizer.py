@@ -1,4 +1,7 @@
-"""Stage `tokenizers@<name>`: train one target tokenizer (params.yaml: tokenizers.<name>)."""
+"""Stage `tokenizers@<name>`: train one target tokenizer (params.yaml: tokenizers.<name>).
+
+Not named tokenizers.py: the script folder is first on sys.path and would shadow the library.
+"""
 
 from pathlib import Path
 

@@ -1,0 +1,71 @@
+"""Shared fixtures: small seeded multilingual text, a corpus built from it, tokenizers trained on it."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SYLLABLES = {
+    "de": "ein der die und sch ung ver ber ste gen lich keit auf mit ä ö ü ß zu".split(),
+    "ru": "про ва ни ст ко ра то ли не ен ый ая ое ть ся по за".split(),
+    "ja": "の に は を た が で て し る か な い こ と 日 本 語 設 定 文 書".split(),
+}
+
+
+def make_text(lang: str, n_lines: int, seed: int) -> str:
+    """Seeded pseudo-text in the script of `lang`: words of 1-4 syllables, 4-12 words a line."""
+    rng = random.Random(f"{lang}-{seed}")
+    syl = SYLLABLES[lang]
+    sep = "" if lang == "ja" else " "
+    lines = []
+    for _ in range(n_lines):
+        words = ["".join(rng.choices(syl, k=rng.randint(1, 4))) for _ in range(rng.randint(4, 12))]
+        lines.append(sep.join(words) + ("。" if lang == "ja" else "."))
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="session")
+def text_dir(tmp_path_factory) -> Path:
+    """data/<lang>/doc<i>.txt for de, ru, ja: 60 documents each."""
+    root = tmp_path_factory.mktemp("texts")
+    for lang in SYLLABLES:
+        (root / lang).mkdir()
+        for i in range(60):
+            (root / lang / f"doc{i:03d}.txt").write_text(make_text(lang, 12, i), encoding="utf-8")
+    return root
+
+
+def files_sources(text_dir: Path) -> list[dict]:
+    return [{"kind": "files", "lang": lang, "path": str(text_dir / lang / "*.txt")} for lang in SYLLABLES]
+
+
+@pytest.fixture(scope="session")
+def corpus_file(text_dir, tmp_path_factory) -> Path:
+    from tokshift.corpus import CorpusConfig, build_corpus
+    from tokshift.params import from_dict
+
+    out = tmp_path_factory.mktemp("corpus") / "corpus.parquet"
+    cfg = from_dict(CorpusConfig, {"sources": files_sources(text_dir), "valid_fraction": 0.15,
+                                   "test_fraction": 0.15, "min_doc_chars": 10}, "test")
+    build_corpus(cfg, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tokenizers_dir(corpus_file, tmp_path_factory) -> Path:
+    """Two trained tokenizers: de-bpe-400 and ja-unigram-400 (byte-level)."""
+    from tokshift.tokenizer_training import TokenizerConfig, train_tokenizer
+
+    root = tmp_path_factory.mktemp("tokenizers")
+    train_tokenizer(corpus_file, TokenizerConfig(model="bpe", vocab_size=400, langs=["de"]), root / "de-bpe-400")
+    train_tokenizer(corpus_file, TokenizerConfig(model="unigram", vocab_size=400, langs=["ja"]),
+                    root / "ja-unigram-400")
+    return root
