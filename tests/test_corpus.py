@@ -7,8 +7,8 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import files_sources, make_text
+
 from tokshift.corpus import (
     CorpusConfig,
     EmptyCorpusError,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from conftest import ROOT
 
 from tokshift.corpus import CorpusConfig
 from tokshift.params import ParamsError, from_dict, load_section, read_yaml
 from tokshift.stats import StatsConfig
 from tokshift.tokenizer_training import TokenizerConfig
-from conftest import ROOT
 
 
 def test_every_shipped_section_loads():

@@ -10,6 +10,7 @@ chars per token there). The whole output folder is replaced atomically.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,36 +61,40 @@ def find_tokenizers(cfg: StatsConfig) -> dict[str, Path]:
 
 def encode_ids(tok: Tokenizer, texts: list[str], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Token ids of all texts, concatenated, and per-text token counts."""
-    chunks, lengths = [], []
+    chunks = []
     for start in range(0, len(texts), batch_size):
-        for enc in tok.encode_batch_fast(texts[start:start + batch_size], add_special_tokens=False):
-            ids = enc.ids
-            lengths.append(len(ids))
-            chunks.append(ids)
-    lengths_arr = np.asarray(lengths, dtype=np.int64)
-    flat = np.fromiter((i for ids in chunks for i in ids), dtype=np.int64, count=int(lengths_arr.sum()))
-    return flat, lengths_arr
+        chunks.extend(enc.ids for enc in tok.encode_batch_fast(texts[start:start + batch_size],
+                                                                 add_special_tokens=False))
+    lengths = np.fromiter(map(len, chunks), dtype=np.int64, count=len(chunks))
+    flat = np.fromiter(itertools.chain.from_iterable(chunks), dtype=np.int64, count=int(lengths.sum()))
+    return flat, lengths
 
 
-def group_stats(tok: Tokenizer, texts: list[str], batch_size: int
-                ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """Per-document columns, plus per-token counts and document counts over the vocabulary."""
+def text_columns(texts: pa.ChunkedArray) -> dict[str, pa.Array]:
+    """n_bytes, n_chars, n_words per document (tokenizer-independent, computed once)."""
+    return {
+        "n_bytes": pc.binary_length(texts.cast(pa.binary())).cast(pa.int64()),
+        "n_chars": pc.utf8_length(texts).cast(pa.int64()),
+        "n_words": pa.array(np.fromiter((len(t.split()) for t in texts.to_pylist()), dtype=np.int64)),
+    }
+
+
+def token_counts(tok: Tokenizer, texts: list[str], lang_of_doc: np.ndarray, n_langs: int, batch_size: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-document n_tokens and n_unk, and [lang, token] matrices of counts and document counts."""
     vocab_size = tok.get_vocab_size(with_added_tokens=True)
     ids, lengths = encode_ids(tok, texts, batch_size)
-    unk = _unk_id(tok)
     doc_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+    unk = _unk_id(tok)
     n_unk = np.bincount(doc_of[ids == unk], minlength=len(texts)) if unk is not None else np.zeros(len(texts))
-    count = np.bincount(ids, minlength=vocab_size)
-    # One key per (document, token) pair: unique keys -> in how many documents each token occurs.
-    doc_count = np.bincount(np.unique(doc_of * vocab_size + ids) % vocab_size, minlength=vocab_size)
-    docs = {
-        "n_bytes": np.fromiter((len(t.encode("utf-8")) for t in texts), dtype=np.int64, count=len(texts)),
-        "n_chars": np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts)),
-        "n_words": np.fromiter((len(t.split()) for t in texts), dtype=np.int64, count=len(texts)),
-        "n_tokens": lengths,
-        "n_unk": n_unk.astype(np.int64),
-    }
-    return docs, count, doc_count
+    count = np.bincount(lang_of_doc[doc_of] * vocab_size + ids, minlength=n_langs * vocab_size)
+    # One key per (document, token) pair: distinct keys -> in how many documents each token occurs.
+    pairs = np.sort(doc_of * vocab_size + ids)
+    pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
+    doc_count = np.bincount(lang_of_doc[pairs // vocab_size] * vocab_size + pairs % vocab_size,
+                            minlength=n_langs * vocab_size)
+    shape = (n_langs, vocab_size)
+    return lengths, n_unk.astype(np.int64), count.reshape(shape), doc_count.reshape(shape)
 
 
 def _unk_id(tok: Tokenizer) -> int | None:
@@ -100,29 +105,38 @@ def _unk_id(tok: Tokenizer) -> int | None:
     return unk_id if isinstance(unk_id, int) else None
 
 
+def vocabulary(tok: Tokenizer) -> list[str]:
+    """Token strings by id, added tokens included."""
+    tokens = [""] * tok.get_vocab_size(with_added_tokens=True)
+    for token, i in tok.get_vocab(with_added_tokens=True).items():
+        tokens[i] = token
+    return tokens
+
+
 def compute_stats(corpus_file: Path, cfg: StatsConfig) -> tuple[pa.Table, pa.Table]:
     """(doc_stats, token_freq) tables for every tokenizer x language of the chosen splits."""
     corpus = pq.read_table(corpus_file, columns=["doc_id", "lang", "split", "text"],
                            filters=[("split", "in", cfg.splits)])
-    langs = sorted(set(corpus.column("lang").to_pylist()))
+    lang_codes = corpus.column("lang").combine_chunks().dictionary_encode()
+    langs = lang_codes.dictionary.to_pylist()
+    lang_of_doc = lang_codes.indices.to_numpy().astype(np.int64)
+    texts = corpus.column("text").to_pylist()
+    per_doc = {"lang": corpus.column("lang"), "split": corpus.column("split"), "doc_id": corpus.column("doc_id"),
+               **text_columns(corpus.column("text"))}
     doc_parts, freq_parts = [], []
     for name, folder in tqdm(find_tokenizers(cfg).items(), desc="stats", unit="tokenizer", disable=None):
         tok = load_tokenizer(folder)
-        vocab_size = tok.get_vocab_size(with_added_tokens=True)
-        tokens = [tok.id_to_token(i) or "" for i in range(vocab_size)]
-        for lang in langs:
-            rows = corpus.filter(pc.equal(corpus.column("lang"), lang))
-            docs, count, doc_count = group_stats(tok, rows.column("text").to_pylist(), cfg.batch_size)
-            n = rows.num_rows
-            doc_parts.append(pa.table({
-                "tokenizer": [name] * n, "lang": [lang] * n, "split": rows.column("split"),
-                "doc_id": rows.column("doc_id"), **{k: pa.array(v) for k, v in docs.items()},
-            }))
-            freq_parts.append(pa.table({
-                "tokenizer": [name] * vocab_size, "lang": [lang] * vocab_size,
-                "token_id": pa.array(np.arange(vocab_size, dtype=np.int64)), "token": tokens,
-                "count": pa.array(count.astype(np.int64)), "doc_count": pa.array(doc_count.astype(np.int64)),
-            }))
+        n_tokens, n_unk, count, doc_count = token_counts(tok, texts, lang_of_doc, len(langs), cfg.batch_size)
+        doc_parts.append(pa.table({"tokenizer": pa.repeat(name, len(texts)), **per_doc,
+                                   "n_tokens": n_tokens, "n_unk": n_unk}))
+        vocab = pa.array(vocabulary(tok))
+        freq_parts.append(pa.table({
+            "tokenizer": pa.repeat(name, len(langs) * len(vocab)),
+            "lang": pc.take(pa.array(langs), np.repeat(np.arange(len(langs)), len(vocab))),
+            "token_id": np.tile(np.arange(len(vocab), dtype=np.int64), len(langs)),
+            "token": pa.concat_arrays([vocab] * len(langs)),
+            "count": count.ravel(), "doc_count": doc_count.ravel(),
+        }))
     return pa.concat_tables(doc_parts), pa.concat_tables(freq_parts)
 
 
