@@ -41,7 +41,8 @@ def help_page(paragraphs: list[str]) -> bytes:
 GERMAN = ["Die Suchleiste kann zur schnellen Suche verwendet werden.",
           "Wählen Sie Ansicht - Symbolleisten - Suchen, um sie anzuzeigen."]
 UNTRANSLATED = "Use the find toolbar to search quickly."
-MAN = ".TH LS 1\n.SH NAME\nls \\- Verzeichnisinhalte auflisten\n.SH BESCHREIBUNG\nZeigt Informationen über Dateien an.\n"
+MAN = (".TH LS 1\n.SH NAME\nls \\- Verzeichnisinhalte auflisten\n"
+       ".SH BESCHREIBUNG\nZeigt Informationen über Dateien an.\n")
 
 
 def test_extract_deb_unpacks_files(tmp_path):
