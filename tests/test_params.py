@@ -45,7 +45,8 @@ def test_missing_required_field():
 def test_unknown_language_and_source_kind():
     with pytest.raises(ParamsError, match=r"corpus\.sources\[0\]\.lang: unknown language 'xx'"):
         from_dict(CorpusConfig, {"sources": [{"kind": "files", "lang": "xx", "path": "a"}]}, "corpus")
-    with pytest.raises(ParamsError, match=r"corpus\.sources\[0\]\.kind unknown source kind 'ftp'"):
+    kinds = r"\['debian', 'python_stdlib', 'hf', 'files'\]"
+    with pytest.raises(ParamsError, match=rf"corpus\.sources\[0\]\.kind must be one of {kinds}, got 'ftp'"):
         from_dict(CorpusConfig, {"sources": [{"kind": "ftp", "lang": "de"}]}, "corpus")
 
 

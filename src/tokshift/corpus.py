@@ -57,7 +57,7 @@ class SourceConfig:
     """Stop reading this source after this many documents (hf streams can be endless)."""
 
     def __post_init__(self) -> None:
-        check(self.kind in sources.KINDS, "kind", f"unknown source kind '{self.kind}'; use one of {sources.KINDS}")
+        check(self.kind in sources.KINDS, "kind", f"must be one of {list(sources.KINDS)}, got '{self.kind}'")
         check_language(self.lang, "lang")
         if self.kind == "debian":
             check(bool(self.packages), "packages", "must list at least one Debian package for kind debian")
