@@ -11,8 +11,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import yaml
-
 from conftest import ROOT, SYLLABLES, make_text
+
 from tokshift.sql import connect
 
 pytestmark = pytest.mark.slow

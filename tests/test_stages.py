@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT
+
 from tokshift.atomic import atomic_dir
 
 
@@ -27,7 +27,8 @@ def write_params(path: Path, data: dict) -> Path:
 
 
 @pytest.mark.parametrize("section, message", [
-    ({"sources": [{"kind": "gopher", "lang": "de"}]}, "corpus.sources[0].kind must be one of ['debian', 'python_stdlib', 'hf', 'files'], got 'gopher'"),
+    ({"sources": [{"kind": "gopher", "lang": "de"}]},
+     "corpus.sources[0].kind must be one of ['debian', 'python_stdlib', 'hf', 'files'], got 'gopher'"),
     ({"sources": [{"kind": "files", "lang": "klingon", "path": "x"}]}, "unknown language 'klingon'"),
     ({"sources": [{"kind": "python_stdlib", "lang": "code"}], "max_bytes_per_lang": "lots"},
      "corpus.max_bytes_per_lang: expected int, got 'lots'"),
