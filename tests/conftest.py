@@ -69,3 +69,15 @@ def tokenizers_dir(corpus_file, tmp_path_factory) -> Path:
     train_tokenizer(corpus_file, TokenizerConfig(model="unigram", vocab_size=400, langs=["ja"]),
                     root / "ja-unigram-400")
     return root
+
+
+@pytest.fixture(scope="session")
+def stats(corpus_file, tokenizers_dir, tmp_path_factory):
+    """(stats folder, doc_stats, token_freq) for the two test tokenizers on the test corpus."""
+    from tokshift.stats import StatsConfig, compute_stats, write_stats
+
+    cfg = StatsConfig(tokenizers_dir=str(tokenizers_dir), batch_size=7)  # odd batch: exercises batching
+    doc_stats, token_freq = compute_stats(corpus_file, cfg)
+    out = tmp_path_factory.mktemp("stats") / "stats"
+    write_stats(doc_stats, token_freq, out)
+    return out, doc_stats, token_freq

@@ -18,6 +18,7 @@ from tokshift.corpus import (
     collect,
     read_corpus,
 )
+from tokshift.debian import DebianSourceError
 from tokshift.params import from_dict
 from tokshift.sources import SourceFileError
 
@@ -114,3 +115,24 @@ def test_failed_build_keeps_the_previous_output(text_dir, tmp_path):
         build_corpus(config(broken), out)
     assert out.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_hf_source_reads_a_local_dataset_folder(tmp_path, monkeypatch):
+    """The `hf` kind goes through `datasets.load_dataset`; a local folder exercises it offline."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    data = tmp_path / "dataset"
+    data.mkdir()
+    docs = [make_text("ru", 3, i) for i in range(30)]
+    with (data / "train.jsonl").open("w", encoding="utf-8") as f:
+        for d in docs:
+            f.write(json.dumps({"body": d}, ensure_ascii=False) + "\n")
+    cfg = config([{"kind": "hf", "lang": "ru", "path": str(data), "text_field": "body", "max_docs": 25}])
+    got = [t for _, _, t in collect(cfg)["ru"]]
+    assert got == docs[:25]
+
+
+def test_without_apt_get_the_error_names_other_sources(tmp_path, monkeypatch):
+    monkeypatch.setattr("tokshift.debian.shutil.which", lambda name: None)
+    cfg = config([{"kind": "debian", "lang": "de", "packages": ["manpages-de"]}], raw_dir=str(tmp_path))
+    with pytest.raises(DebianSourceError, match=r"apt-get is not available.*`files` source.*`hf` source"):
+        build_corpus(cfg, tmp_path / "c.parquet")

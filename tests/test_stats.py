@@ -16,17 +16,8 @@ import pytest
 from tokshift.cli import main as cli_main
 from tokshift.corpus import read_corpus
 from tokshift.sql import connect
-from tokshift.stats import StatsConfig, compute_stats, summary, write_stats
+from tokshift.stats import summary
 from tokshift.tokenizer_training import load_tokenizer
-
-
-@pytest.fixture(scope="module")
-def stats(corpus_file, tokenizers_dir, tmp_path_factory):
-    cfg = StatsConfig(tokenizers_dir=str(tokenizers_dir), batch_size=7)  # odd batch: exercises batching
-    doc_stats, token_freq = compute_stats(corpus_file, cfg)
-    out = tmp_path_factory.mktemp("stats") / "stats"
-    write_stats(doc_stats, token_freq, out)
-    return out, doc_stats, token_freq
 
 
 def test_doc_stats_match_reference_counts(stats, corpus_file, tokenizers_dir):

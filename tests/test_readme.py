@@ -1,0 +1,36 @@
+"""The README's commands are the ones that exist: the two entry points and every example query."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+import pytest
+from conftest import ROOT
+
+from tokshift.cli import main as cli_main
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
+    first_block = re.search(r"```bash\n(.*?)```", README, re.S).group(1)
+    commands = [line.split("#")[0].strip() for line in first_block.strip().splitlines()]
+    assert commands == ["make pipeline", "make test"]
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    targets = re.findall(r"^(\w+):", (ROOT / "Makefile").read_text(), re.M)
+    assert {"pipeline", "test"} <= set(targets)
+
+
+SQL_EXAMPLES = [shlex.split(m)[2:] for m in re.findall(r"^\$ (tokshift sql .*)$", README, re.M)]
+
+
+def test_readme_has_three_sql_examples():
+    assert len(SQL_EXAMPLES) >= 3
+
+
+@pytest.mark.parametrize("args", SQL_EXAMPLES, ids=[a[-1][:40] for a in SQL_EXAMPLES])
+def test_readme_sql_examples_run(stats, args, capsys):
+    out, _, _ = stats
+    assert cli_main(["sql", "--stats", str(out), *args]) == 0
+    assert capsys.readouterr().out.strip()
