@@ -15,17 +15,17 @@ import duckdb
 DERIVED_VIEWS = {
     "fertility": """
         SELECT {keys} tokenizer, lang, sum(n_tokens) / greatest(sum(n_words), 1) AS tokens_per_word,
-               sum(n_tokens) / greatest(sum(n_chars), 1) AS tokens_per_char, sum(n_tokens) AS n_tokens,
-               sum(n_words) AS n_words, count(*) AS n_docs
+               sum(n_tokens) / greatest(sum(n_chars), 1) AS tokens_per_char, sum(n_tokens)::BIGINT AS n_tokens,
+               sum(n_words)::BIGINT AS n_words, count(*) AS n_docs
         FROM doc_stats GROUP BY ALL""",
     "compression": """
         SELECT {keys} tokenizer, lang, sum(n_bytes) / greatest(sum(n_tokens), 1) AS bytes_per_token,
-               sum(n_chars) / greatest(sum(n_tokens), 1) AS chars_per_token, sum(n_bytes) AS n_bytes,
-               sum(n_tokens) AS n_tokens
+               sum(n_chars) / greatest(sum(n_tokens), 1) AS chars_per_token, sum(n_bytes)::BIGINT AS n_bytes,
+               sum(n_tokens)::BIGINT AS n_tokens
         FROM doc_stats GROUP BY ALL""",
     "vocab_usage": """
-        SELECT {keys} tokenizer, lang, count(*) AS vocab_size, count_if(count > 0) AS used,
-               count_if(count > 0) / count(*) AS used_share, count_if(count = 0) AS dead
+        SELECT {keys} tokenizer, lang, count(*) AS vocab_size, count_if(count > 0)::BIGINT AS used,
+               count_if(count = 0)::BIGINT AS dead, count_if(count > 0) / count(*) AS used_share
         FROM token_freq GROUP BY ALL""",
 }
 
