@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import anyio
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -52,8 +53,16 @@ def project(tmp_path, monkeypatch):
     return make_project(tmp_path)
 
 
-def test_flow_runs_pipeline_and_publishes(project):
+async def read_metrics_artifacts() -> list:
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    async with get_client() as client:
+        return await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["tokshift-metrics"])))
+
+
+def test_flow_runs_pipeline_and_publishes(project):
     from prefect.testing.utilities import prefect_test_harness
 
     sys.path.insert(0, str(ROOT / "flows"))
@@ -65,18 +74,7 @@ def test_flow_runs_pipeline_and_publishes(project):
     with prefect_test_harness(server_startup_timeout=120):
         first = pipeline(workdir=str(project))
         second = pipeline(workdir=str(project))  # nothing changed: repro is a no-op, still a new partition
-
-        import anyio
-
-        async def artifact_rows():
-            async with get_client() as client:
-                from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-
-                arts = await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(
-                    any_=["tokshift-metrics"])))
-                return arts
-
-        artifacts = anyio.run(artifact_rows)
+        artifacts = anyio.run(read_metrics_artifacts)
 
     assert first != second
     log = (project / "logs" / f"dvc-repro-{first}.log").read_text()

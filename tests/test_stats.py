@@ -83,6 +83,10 @@ def test_cli_sql(stats, capsys):
                      "SELECT tokenizer, lang FROM fertility WHERE lang = 'ru' ORDER BY tokenizer"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert rows == [{"tokenizer": "de-bpe-400", "lang": "ru"}, {"tokenizer": "ja-unigram-400", "lang": "ru"}]
+    assert cli_main(["sql", "--stats", str(out), "--format", "csv",
+                     "SELECT lang, n_docs FROM fertility WHERE tokenizer = 'de-bpe-400' ORDER BY lang"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == '"lang","n_docs"' and [line.split(",")[0] for line in lines[1:]] == ['"de"', '"ja"', '"ru"']
     assert cli_main(["sql", "--stats", str(out), "SELECT * FROM no_such_view"]) == 2
     assert "no_such_view" in capsys.readouterr().err
     assert cli_main(["sql", "--stats", str(out / "missing"), "SELECT 1"]) == 2

@@ -7,10 +7,12 @@ user types on their outputs.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 
 import duckdb
+import pyarrow.csv as pacsv
 
 from tokshift import sql
 
@@ -38,16 +40,10 @@ def run_sql(args: argparse.Namespace) -> None:
     if args.format == "table":
         rel.show(max_rows=args.max_rows, max_width=200)
     elif args.format == "csv":
-        df = rel.fetch_arrow_table()
-        import pyarrow.csv as pacsv
-
-        pacsv.write_csv(df, sys.stdout.buffer)
+        pacsv.write_csv(rel.to_arrow_table(), sys.stdout.buffer)
     else:
-        import json
-
-        cols = rel.columns
-        for row in rel.fetchall():
-            print(json.dumps(dict(zip(cols, row, strict=True)), default=str, ensure_ascii=False))
+        for row in rel.to_arrow_table().to_pylist():
+            print(json.dumps(row, default=str, ensure_ascii=False))
 
 
 def main(argv: list[str] | None = None) -> int:
