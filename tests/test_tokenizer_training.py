@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from transformers import AutoTokenizer
 
-from tokshift.corpus import read_corpus
+from tokshift.corpus import EmptyCorpusError, read_corpus
 from tokshift.params import ParamsError
-from tokshift.tokenizer_training import TokenizerConfig, load_tokenizer, train_tokenizer
+from tokshift.tokenizer_training import TokenizerConfig, TokenizerFileError, load_tokenizer, train_tokenizer
 
 NAMES = ["de-bpe-400", "ja-unigram-400"]
 SAMPLES = ["Die Straße ist schön.", "日本語の設定を変更します。", "emoji 🤗 and tabs\tand  spaces", "Ελληνικά"]
@@ -47,7 +47,7 @@ def test_non_byte_level_needs_unk():
 
 def test_corrupt_tokenizer_json(tmp_path):
     (tmp_path / "tokenizer.json").write_text('{"model": {"type": "BPE", "vocab": ', encoding="utf-8")
-    with pytest.raises(ValueError, match=r"tokenizer\.json: corrupt tokenizer file.*rerun"):
+    with pytest.raises(TokenizerFileError, match=r"tokenizer\.json: corrupt tokenizer file.*rerun"):
         load_tokenizer(tmp_path)
     with pytest.raises(FileNotFoundError, match="tokenizer.json: not found"):
         load_tokenizer(tmp_path / "missing")
@@ -55,6 +55,6 @@ def test_corrupt_tokenizer_json(tmp_path):
 
 def test_missing_language_in_corpus(corpus_file, tmp_path):
     cfg = TokenizerConfig(model="bpe", vocab_size=300, langs=["el"])
-    with pytest.raises(ValueError, match="no train documents for language 'el'"):
+    with pytest.raises(EmptyCorpusError, match="no train documents for language 'el'"):
         train_tokenizer(corpus_file, cfg, tmp_path / "el")
     assert not (tmp_path / "el").exists()

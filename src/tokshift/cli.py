@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "sql":
             run_sql(args)
-    except (FileNotFoundError, ValueError, duckdb.Error) as err:
+    except (FileNotFoundError, duckdb.Error) as err:
         print(f"tokshift {args.command}: {err}", file=sys.stderr)
         return 2
     return 0

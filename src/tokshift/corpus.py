@@ -24,7 +24,7 @@ from tqdm import tqdm
 from tokshift import debian, extract, sources
 from tokshift.atomic import atomic_file
 from tokshift.languages import check_language, filter_lines
-from tokshift.params import ParamsError, check
+from tokshift.params import check
 
 log = logging.getLogger(__name__)
 
@@ -220,8 +220,6 @@ def build_corpus(cfg: CorpusConfig, out_file: str | Path) -> dict[str, dict[str,
                     f"language {lang} has no {split} documents ({counts['train']['docs']} in train); raise "
                     f"params.yaml: corpus.max_bytes_per_lang or corpus.{split}_fraction"
                 )
-    if not rows["doc_id"]:
-        raise ParamsError("params.yaml: corpus.sources produced an empty corpus")
     # Sorted by split then language, in small row groups: readers of one split skip the others.
     table = pa.table(rows, schema=SCHEMA).sort_by([("split", "ascending"), ("lang", "ascending"),
                                                    ("doc_id", "ascending")])

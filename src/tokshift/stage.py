@@ -15,8 +15,10 @@ from tokshift.corpus import EmptyCorpusError
 from tokshift.debian import DebianSourceError
 from tokshift.params import ParamsError
 from tokshift.sources import SourceFileError
+from tokshift.tokenizer_training import TokenizerFileError
 
-USER_ERRORS = (ParamsError, EmptyCorpusError, DebianSourceError, SourceFileError, FileNotFoundError, ValueError)
+USER_ERRORS = (ParamsError, EmptyCorpusError, DebianSourceError, SourceFileError, TokenizerFileError,
+               FileNotFoundError)
 
 
 def run_stage(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentParser) -> None:

@@ -17,13 +17,17 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 from transformers import PreTrainedTokenizerFast
 
 from tokshift.atomic import atomic_dir
-from tokshift.corpus import read_corpus
+from tokshift.corpus import EmptyCorpusError, read_corpus
 from tokshift.languages import check_language
 from tokshift.params import check
 
 log = logging.getLogger(__name__)
 
 MODELS = ("bpe", "unigram")
+
+
+class TokenizerFileError(ValueError):
+    """A tokenizer.json cannot be parsed; the message names the file and how to rebuild it."""
 
 
 @dataclass
@@ -97,7 +101,7 @@ def training_texts(corpus: Path, cfg: TokenizerConfig) -> Iterator[str]:
     for lang in cfg.langs:
         texts = read_corpus(corpus, split="train", lang=lang).column("text").to_pylist()
         if not texts:
-            raise ValueError(f"{corpus}: no train documents for language '{lang}'; add a source for it in "
+            raise EmptyCorpusError(f"{corpus}: no train documents for language '{lang}'; add a source for it in "
                              f"params.yaml: corpus.sources or drop it from the tokenizer's langs")
         used = 0
         for text in texts:
@@ -129,5 +133,5 @@ def load_tokenizer(directory: str | Path) -> Tokenizer:
     try:
         return Tokenizer.from_file(str(path))
     except Exception as err:  # the Rust side raises a bare Exception on bad JSON
-        raise ValueError(f"{path}: corrupt tokenizer file ({str(err)[:200]}); delete the folder and rerun "
+        raise TokenizerFileError(f"{path}: corrupt tokenizer file ({str(err)[:200]}); delete the folder and rerun "
                          f"`dvc repro` to train it again") from None
