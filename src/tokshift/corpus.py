@@ -117,7 +117,7 @@ def assign_split(doc: str, valid_fraction: float, test_fraction: float) -> str:
 
 
 def chunk_text(text: str, max_bytes: int) -> list[str]:
-    """Cut `text` at blank lines (then lines) into pieces of at most ~max_bytes UTF-8 bytes."""
+    """Cut `text` at blank lines into pieces of at most max_bytes UTF-8 bytes (a longer paragraph stays whole)."""
     if len(text.encode("utf-8")) <= max_bytes:
         return [text]
     pieces, cur, size = [], [], 0
