@@ -81,3 +81,32 @@ def stats(corpus_file, tokenizers_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("stats") / "stats"
     write_stats(doc_stats, token_freq, out)
     return out, doc_stats, token_freq
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tokenizers_dir, tmp_path_factory) -> dict[str, Path]:
+    """Tiny seeded models built from configs, with the de-bpe-400 tokenizer: tied Llama, untied GPT-NeoX, BERT MLM."""
+    import torch
+    from transformers import (AutoTokenizer, BertConfig, BertForMaskedLM, GPTNeoXConfig, GPTNeoXForCausalLM,
+                              LlamaConfig, LlamaForCausalLM)
+
+    tok = AutoTokenizer.from_pretrained(tokenizers_dir / "de-bpe-400")
+    ids = {"vocab_size": len(tok), "bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id}
+    configs = {
+        "llama-tied": (LlamaForCausalLM, LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                                     num_attention_heads=2, num_key_value_heads=1,
+                                                     tie_word_embeddings=True, **ids)),
+        "neox-untied": (GPTNeoXForCausalLM, GPTNeoXConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                                          num_attention_heads=2, tie_word_embeddings=False, **ids)),
+        "bert-mlm": (BertForMaskedLM, BertConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                                 num_attention_heads=2, vocab_size=len(tok), pad_token_id=0)),
+    }
+    root = tmp_path_factory.mktemp("models")
+    out = {}
+    for name, (cls, config) in configs.items():
+        torch.manual_seed(0)
+        model = cls(config).eval()
+        model.save_pretrained(root / name)
+        tok.save_pretrained(root / name)
+        out[name] = root / name
+    return out

@@ -144,7 +144,8 @@ def prepare_base_model(cfg: BaseModelConfig, out_dir: Path) -> dict[str, object]
         "parameters": sum(p.numel() for p in model.parameters()),
         "vocab_size": model.get_input_embeddings().weight.shape[0],
         "hidden_size": model.get_input_embeddings().weight.shape[1],
-        "tied_embeddings": bool(getattr(model.config, "tie_word_embeddings", False)),
+        "tied_embeddings": model.get_output_embeddings() is not None and
+        model.get_output_embeddings().weight.data_ptr() == model.get_input_embeddings().weight.data_ptr(),
     }
     if cfg.check_prompt and not is_masked_lm(model.config):
         continuation = greedy_continuation(model, tokenizer, cfg.check_prompt)

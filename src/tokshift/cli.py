@@ -1,4 +1,4 @@
-"""The `tokshift` command line: `tokshift sql "SELECT ..."` over token statistics.
+"""The `tokshift` command line: `sql`, `transfer`, `export` and `evaluate` on pipeline outputs or any model.
 
 Pipeline stages run through `dvc repro` (see `stages/`); this entry point holds the commands a
 user types on their outputs.
@@ -10,11 +10,14 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 
 import duckdb
 import pyarrow.csv as pacsv
 
 from tokshift import sql
+from tokshift.atomic import write_json
+from tokshift.base_model import ModelLoadError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +31,71 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--warehouse", action="store_true", help="query every published run (adds run_id, runs)")
     q.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format")
     q.add_argument("--max-rows", type=int, default=100, help="rows shown in table format")
+    t = sub.add_parser("transfer", help="new embeddings for a target tokenizer (a transfer folder)")
+    t.add_argument("--model", required=True, help="base model folder (or hub id)")
+    t.add_argument("--tokenizer", required=True, help="target tokenizer folder")
+    t.add_argument("--method", required=True, help="fvt, mean or random")
+    t.add_argument("--out", required=True, help="transfer folder to write (see --export)")
+    t.add_argument("--export", default=None, help="also write a full model folder here")
+    t.add_argument("--seed", type=int, default=0)
+    e = sub.add_parser("export", help="turn a transfer folder into a stock Hugging Face model folder")
+    e.add_argument("transfer_dir", help="e.g. storage/transfer/de-bpe-16k/fvt")
+    e.add_argument("--out", required=True, help="model folder to write")
+    e.add_argument("--model", default=None, help="base model folder (default: the one in transfer.json)")
+    e.add_argument("--bf16", action="store_true", help="save weights in bfloat16 (half the disk)")
+    v = sub.add_parser("evaluate", help="bits per byte of causal LMs on UTF-8 text files")
+    v.add_argument("--model", action="append", required=True, help="model folder (repeat for several)")
+    v.add_argument("--text", action="append", required=True, help="UTF-8 text file (repeat for several)")
+    v.add_argument("--json", default=None, help="also write the rows as JSON here")
+    v.add_argument("--window", type=int, default=512)
+    v.add_argument("--stride", type=int, default=384)
     return parser
+
+
+def run_transfer(args: argparse.Namespace) -> None:
+    from tokshift.export import export
+    from tokshift.transfer import transfer
+
+    print(json.dumps(transfer(args.model, args.tokenizer, args.method, args.out, seed=args.seed)))
+    if args.export:
+        export(args.out, args.export)
+
+
+def run_export(args: argparse.Namespace) -> None:
+    import torch
+
+    from tokshift.export import export
+
+    export(args.transfer_dir, args.out, args.model, torch.bfloat16 if args.bf16 else torch.float32)
+    print(args.out)
+
+
+def run_evaluate(args: argparse.Namespace) -> None:
+    from tokshift.base_model import load_model
+    from tokshift.evaluate import ScoreConfig, score_texts
+    from tokshift.sources import decode_utf8
+
+    texts = {}
+    for path in args.text:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{path}: text file not found")
+        text = decode_utf8(Path(path).read_bytes(), path)
+        if not text.strip():
+            raise ValueError(f"{path}: the file is empty; give a text file with content to score")
+        texts[path] = text
+    cfg = ScoreConfig(window=args.window, stride=args.stride, batch_tokens=max(4096, args.window))
+    rows = []
+    for model_dir in args.model:
+        model, tokenizer = load_model(model_dir)
+        for path, text in texts.items():
+            rows.append({"model": model_dir, "text": path, **score_texts(model, tokenizer, [text], cfg).as_dict()})
+        del model
+    width = max(len(r["model"]) for r in rows)
+    print(f"{'model':<{width}}  {'text':<30} {'bpb':>8} {'tokens':>8} {'bytes':>8}")
+    for r in rows:
+        print(f"{r['model']:<{width}}  {r['text'][-30:]:<30} {r['bpb']:>8.4f} {r['tokens']:>8} {r['bytes']:>8}")
+    if args.json:
+        write_json(args.json, rows)
 
 
 def run_sql(args: argparse.Namespace) -> None:
@@ -50,9 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "sql":
-            run_sql(args)
-    except (FileNotFoundError, duckdb.Error) as err:
+        {"sql": run_sql, "transfer": run_transfer, "export": run_export, "evaluate": run_evaluate}[args.command](args)
+    except (FileNotFoundError, ValueError, duckdb.Error, ModelLoadError) as err:
         print(f"tokshift {args.command}: {err}", file=sys.stderr)
         return 2
     return 0

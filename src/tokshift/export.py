@@ -48,7 +48,7 @@ def apply_transfer(model: PreTrainedModel, transfer_dir: str | Path) -> PreTrain
             head.weight.copy_(mats["output"])
         if "bias" in mats:
             head.bias = torch.nn.Parameter(mats["bias"].clone())
-    for cfg in (model.config, model.generation_config):
+    for cfg in (model.config, getattr(model, "generation_config", None)):
         if cfg is None:
             continue
         for field in TOKEN_ID_FIELDS:

@@ -11,14 +11,16 @@ import logging
 import sys
 from collections.abc import Callable
 
+from tokshift.base_model import ModelLoadError
 from tokshift.corpus import EmptyCorpusError
 from tokshift.debian import DebianSourceError
 from tokshift.params import ParamsError
 from tokshift.sources import SourceFileError
 from tokshift.tokenizer_training import TokenizerFileError
+from tokshift.transfer import SpecialTokenError
 
 USER_ERRORS = (ParamsError, EmptyCorpusError, DebianSourceError, SourceFileError, TokenizerFileError,
-               FileNotFoundError)
+               ModelLoadError, SpecialTokenError, FileNotFoundError)
 
 
 def run_stage(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentParser) -> None:

@@ -8,6 +8,7 @@ meant for, so every input is encodable without `<unk>`. Leaves out: WordPiece.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from tokshift.params import check
 log = logging.getLogger(__name__)
 
 MODELS = ("bpe", "unigram")
+TOKENIZER_META = "tokshift_tokenizer.json"
 
 
 class TokenizerFileError(ValueError):
@@ -120,8 +122,17 @@ def train_tokenizer(corpus: Path, cfg: TokenizerConfig, out_dir: Path) -> dict[s
                                    unk_token=cfg.unk_token, model_max_length=1_000_000_000)
     with atomic_dir(out_dir) as tmp:
         fast.save_pretrained(tmp)
+        # What later stages need to know (which languages this tokenizer is for) travels with it.
+        meta = {"model": cfg.model, "vocab_size": cfg.vocab_size, "langs": cfg.langs, "byte_level": cfg.byte_level}
+        (tmp / TOKENIZER_META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return {"vocab_size": tok.get_vocab_size(), "train_docs": len(texts),
             "train_mb": round(sum(len(t.encode("utf-8")) for t in texts) / 1e6, 3)}
+
+
+def tokenizer_langs(directory: str | Path) -> list[str]:
+    """Languages a tokshift-trained tokenizer was made for ([] for any other tokenizer folder)."""
+    meta = Path(directory) / TOKENIZER_META
+    return json.loads(meta.read_text(encoding="utf-8"))["langs"] if meta.exists() else []
 
 
 def load_tokenizer(directory: str | Path) -> Tokenizer:

@@ -16,22 +16,38 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from safetensors.torch import save_file
 from tokenizers import Tokenizer
 from tqdm import tqdm
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from tokshift.atomic import atomic_dir
 from tokshift.base_model import load_model
-from tokshift.tokenizer_training import load_tokenizer
+from tokshift.params import check
+from tokshift.tokenizer_training import load_tokenizer, tokenizer_langs
 
 log = logging.getLogger(__name__)
 
 METHODS = ("fvt", "mean", "random")
 SPECIAL_ROLES = ("bos_token", "eos_token", "pad_token", "unk_token")
+
+
+@dataclass
+class TransferConfig:
+    tokenizers: list[str] = field(default_factory=list)
+    """Target tokenizers (names under storage/tokenizers) to transfer to."""
+    methods: list[str] = field(default_factory=lambda: list(METHODS))
+    """Transfer methods; each (tokenizer, method) is one DVC stage."""
+    seed: int = 0
+    """Seed of the random parts (mean, random)."""
+
+    def __post_init__(self) -> None:
+        for i, method in enumerate(self.methods):
+            check(method in METHODS, f"methods[{i}]", f"must be one of {list(METHODS)}, got '{method}'")
 
 
 class SpecialTokenError(ValueError):
@@ -67,7 +83,10 @@ def special_map(target: PreTrainedTokenizerBase, base: PreTrainedTokenizerBase) 
     """Target special-token id -> base id, by identical string or else by role (bos/eos/pad/unk)."""
     base_vocab = base.get_vocab()
     out = {}
-    for token in target.all_special_tokens:
+    # Added special tokens (e.g. <|im_start|>) count too, not only the named roles.
+    specials = {str(t) for t in target.all_special_tokens}
+    specials |= {t.content for t in target.added_tokens_decoder.values() if t.special}
+    for token in sorted(specials):
         tid = target.convert_tokens_to_ids(token)
         if token in base_vocab:
             out[tid] = base_vocab[token]
@@ -132,11 +151,8 @@ def new_matrix(method: str, name: str, base_mat: torch.Tensor, plan: list[list[i
 def transfer(model_dir: str | Path, tokenizer_dir: str | Path, method: str, out_dir: str | Path,
              seed: int = 0) -> dict[str, float]:
     """Write a transfer folder (tokenizer + embeddings.safetensors + transfer.json) atomically; returns metrics."""
-    if method not in METHODS:
-        raise ValueError(f"unknown transfer method {method!r}; use one of {METHODS}")
+    check(method in METHODS, "method", f"must be one of {list(METHODS)}, got '{method}'")
     model, base_hf = load_model(str(model_dir))
-    from transformers import AutoTokenizer
-
     target_hf = AutoTokenizer.from_pretrained(tokenizer_dir)
     target, base = load_tokenizer(tokenizer_dir), base_hf.backend_tokenizer
     specials = special_map(target_hf, base_hf)
@@ -151,7 +167,8 @@ def transfer(model_dir: str | Path, tokenizer_dir: str | Path, method: str, out_
         target_hf.save_pretrained(tmp)
         save_file(mats, str(tmp / "embeddings.safetensors"))
         meta = {"base_model": str(model_dir), "method": method, "target_tokenizer": str(tokenizer_dir),
-                "seed": seed, "special_tokens": {target_hf.convert_ids_to_tokens(t): b for t, b in specials.items()}}
+                "languages": tokenizer_langs(tokenizer_dir), "seed": seed,
+                "special_tokens": {target_hf.convert_ids_to_tokens(t): b for t, b in specials.items()}}
         (tmp / "transfer.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     vocab = target.get_vocab_size(with_added_tokens=True)
     return {"vocab_size": vocab, "exact_copies": exact, "exact_share": round(exact / vocab, 4)}

@@ -1,0 +1,20 @@
+"""Stage `base_model`: load the base model and save it as plain safetensors (params.yaml: base_model)."""
+
+from pathlib import Path
+
+from tokshift.atomic import write_json
+from tokshift.base_model import BaseModelConfig, prepare_base_model
+from tokshift.params import load_section
+from tokshift.stage import run_stage, stage_parser
+
+
+def main(args) -> None:
+    cfg = load_section(args.params, "base_model", BaseModelConfig)
+    write_json(args.metrics, prepare_base_model(cfg, Path(args.out)))
+
+
+if __name__ == "__main__":
+    parser = stage_parser(__doc__)
+    parser.add_argument("--out", required=True, help="model folder to write")
+    parser.add_argument("--metrics", required=True, help="metrics JSON to write")
+    run_stage(main, parser)
