@@ -10,6 +10,7 @@ import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a model hub
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,8 +88,15 @@ def stats(corpus_file, tokenizers_dir, tmp_path_factory):
 def tiny_models(tokenizers_dir, tmp_path_factory) -> dict[str, Path]:
     """Tiny seeded models built from configs, with the de-bpe-400 tokenizer: tied Llama, untied GPT-NeoX, BERT MLM."""
     import torch
-    from transformers import (AutoTokenizer, BertConfig, BertForMaskedLM, GPTNeoXConfig, GPTNeoXForCausalLM,
-                              LlamaConfig, LlamaForCausalLM)
+    from transformers import (
+        AutoTokenizer,
+        BertConfig,
+        BertForMaskedLM,
+        GPTNeoXConfig,
+        GPTNeoXForCausalLM,
+        LlamaConfig,
+        LlamaForCausalLM,
+    )
 
     tok = AutoTokenizer.from_pretrained(tokenizers_dir / "de-bpe-400")
     ids = {"vocab_size": len(tok), "bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id}

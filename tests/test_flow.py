@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,21 +19,28 @@ from tokshift.sql import connect
 
 pytestmark = pytest.mark.slow
 
-TINY_PARAMS = {
-    "corpus": {"raw_dir": "storage/raw", "valid_fraction": 0.2, "test_fraction": 0.2, "min_doc_chars": 10,
-               "sources": [{"kind": "files", "lang": lang, "path": f"data/{lang}/*.txt"} for lang in SYLLABLES]},
-    "tokenizers": {"de-bpe-300": {"model": "bpe", "vocab_size": 300, "langs": ["de"]},
-                   "ja-unigram-300": {"model": "unigram", "vocab_size": 300, "langs": ["ja"]}},
-    "stats": {"splits": ["valid", "test"]},
-}
+def tiny_params(base_model: Path) -> dict:
+    """Every stage of the real pipeline, sized for seconds: files corpus, two tokenizers, a tiny Llama."""
+    return {
+        "corpus": {"raw_dir": "storage/raw", "valid_fraction": 0.2, "test_fraction": 0.2, "min_doc_chars": 10,
+                   "sources": [{"kind": "files", "lang": lang, "path": f"data/{lang}/*.txt"} for lang in SYLLABLES]},
+        "tokenizers": {"de-bpe-300": {"model": "bpe", "vocab_size": 300, "langs": ["de"]},
+                       "ja-unigram-300": {"model": "unigram", "vocab_size": 300, "langs": ["ja"]}},
+        "stats": {"splits": ["valid", "test"], "extra_tokenizers": {"original": "storage/models/base"}},
+        "base_model": {"name_or_path": str(base_model), "check_prompt": ""},
+        "transfer": {"tokenizers": ["de-bpe-300"], "methods": ["fvt", "mean"], "seed": 0},
+        "evaluate": {"langs": ["de"], "max_bytes_per_lang": 2000,
+                     "score": {"window": 64, "stride": 48, "batch_tokens": 512}},
+    }
 
 
-def make_project(root: Path) -> Path:
+def make_project(root: Path, base_model: Path) -> Path:
     """A git + DVC project holding the real dvc.yaml, stages and library, with tiny params and data."""
+    root.mkdir()
     for item in ("dvc.yaml", "stages", "src"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, root / item)
-    (root / "params.yaml").write_text(yaml.safe_dump(TINY_PARAMS), encoding="utf-8")
+    (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(base_model)), encoding="utf-8")
     for lang in SYLLABLES:
         (root / "data" / lang).mkdir(parents=True)
         for i in range(20):
@@ -46,11 +54,11 @@ def make_project(root: Path) -> Path:
 
 
 @pytest.fixture()
-def project(tmp_path, monkeypatch):
+def project(tmp_path, monkeypatch, tiny_models):
     # `dvc` and the stages' `python` must be this environment's.
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "src"))
-    return make_project(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "project" / "src"))
+    return make_project(tmp_path / "project", tiny_models["llama-tied"])
 
 
 async def read_metrics_artifacts() -> list:
@@ -90,7 +98,11 @@ def test_flow_runs_pipeline_and_publishes(project):
     con = connect(warehouse, warehouse=True)
     assert con.sql("SELECT count(*) FROM runs").fetchall() == [(2,)]
     per_run = dict(con.sql("SELECT run_id, count(DISTINCT tokenizer) FROM fertility GROUP BY run_id").fetchall())
-    assert per_run == {first: 2, second: 2}
+    assert per_run == {first: 3, second: 3}  # two targets + the original
+
+    evaluated = json.loads((project / "metrics" / "evaluate.json").read_text())
+    assert set(evaluated) == {"original/original", "de-bpe-300/fvt", "de-bpe-300/mean"}
+    assert all(v["de"]["bpb"] > 0 for v in evaluated.values())
 
     assert artifacts, "the metrics table artifact was not published"
     assert any("tokens_per_word" in str(a.data) for a in artifacts)
