@@ -1,14 +1,23 @@
 """Stage `transfer@<tokenizer>-<method>`: new embeddings for one target tokenizer (params.yaml: transfer)."""
 
 from tokshift.atomic import write_json
+from tokshift.corpus import read_corpus
+from tokshift.evaluate import capped_texts
 from tokshift.params import load_section
 from tokshift.stage import run_stage, stage_parser
+from tokshift.tokenizer_training import tokenizer_langs
 from tokshift.transfer import TransferConfig, transfer
 
 
 def main(args) -> None:
     cfg = load_section(args.params, "transfer", TransferConfig)
-    write_json(args.metrics, transfer(args.model, args.tokenizer, args.method, args.out, seed=cfg.seed))
+    texts = None
+    if args.method == "focus":  # FOCUS trains fastText on the target languages' train split
+        texts = capped_texts([t for lang in tokenizer_langs(args.tokenizer)
+                              for t in read_corpus(args.corpus, split="train", lang=lang).column("text").to_pylist()],
+                             cfg.focus_max_bytes)
+    write_json(args.metrics, transfer(args.model, args.tokenizer, args.method, args.out, seed=cfg.seed,
+                                      train_texts=texts))
 
 
 if __name__ == "__main__":
@@ -16,6 +25,7 @@ if __name__ == "__main__":
     parser.add_argument("--model", required=True, help="base model folder")
     parser.add_argument("--tokenizer", required=True, help="target tokenizer folder")
     parser.add_argument("--method", required=True, help="transfer method")
+    parser.add_argument("--corpus", required=True, help="corpus Parquet file (train text for focus)")
     parser.add_argument("--out", required=True, help="transfer folder to write")
     parser.add_argument("--metrics", required=True, help="metrics JSON to write")
     run_stage(main, parser)

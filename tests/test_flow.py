@@ -28,7 +28,8 @@ def tiny_params(base_model: Path) -> dict:
                        "ja-unigram-300": {"model": "unigram", "vocab_size": 300, "langs": ["ja"]}},
         "stats": {"splits": ["valid", "test"], "extra_tokenizers": {"original": "storage/models/base"}},
         "base_model": {"name_or_path": str(base_model), "check_prompt": ""},
-        "transfer": {"tokenizers": ["de-bpe-300"], "methods": ["fvt", "mean"], "seed": 0},
+        "transfer": {"tokenizers": ["de-bpe-300"], "methods": ["fvt", "mean"], "seed": 0,
+                     "focus_max_bytes": 100000},
         "evaluate": {"langs": ["de"], "max_bytes_per_lang": 2000,
                      "score": {"window": 64, "stride": 48, "batch_tokens": 512}},
     }

@@ -12,7 +12,9 @@ from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokeniz
 
 from tokshift.base_model import load_model
 from tokshift.export import export
-from tokshift.transfer import METHODS, SpecialTokenError, embedding_matrices, transfer
+from tokshift.transfer import SpecialTokenError, embedding_matrices, transfer
+
+METHODS = ("fvt", "mean", "random")  # focus has tests of its own (it trains fastText)
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +108,25 @@ def test_embedding_matrices_shapes(tiny_models):
                                                                               "output": (400, 32)}
     meta = json.loads((tiny_models["neox-untied"] / "config.json").read_text())
     assert meta["tie_word_embeddings"] is False
+
+
+def test_focus_copies_overlap_and_fills_the_rest(tiny_models, tokenizers_dir, corpus_file, tmp_path):
+    from tokshift.corpus import read_corpus
+
+    texts = read_corpus(corpus_file, split="train", lang="ja").column("text").to_pylist()
+    metrics = transfer(tiny_models["llama-tied"], tokenizers_dir / "ja-unigram-400", "focus", tmp_path / "f",
+                       train_texts=texts)
+    model, base = load_model(str(tiny_models["llama-tied"]))
+    base_emb = model.get_input_embeddings().weight.detach()
+    new = load_file(str(tmp_path / "f" / "embeddings.safetensors"))["input"]
+    target = AutoTokenizer.from_pretrained(tmp_path / "f")
+    shared = [(tid, base.get_vocab()[tok]) for tok, tid in target.get_vocab().items() if tok in base.get_vocab()]
+    assert len(shared) == metrics["exact_copies"] > 0
+    for tid, bid in shared:
+        assert torch.allclose(new[tid], base_emb[bid], atol=1e-6)
+    assert torch.isfinite(new).all() and new.shape == (400, 32)
+
+
+def test_focus_without_text_is_a_clear_error(tiny_models, tokenizers_dir, tmp_path):
+    with pytest.raises(ValueError, match="focus needs training text"):
+        transfer(tiny_models["llama-tied"], tokenizers_dir / "ja-unigram-400", "focus", tmp_path / "f")

@@ -6,16 +6,19 @@ LM-head bias) and `transfer.json`; `export` turns it into a stock Hugging Face m
 Methods:
 - fvt: tokens in the base vocabulary keep their embedding; others get the mean of the embeddings
   of their decomposition by the base tokenizer (byte-level tokens are decomposed as bytes).
+- focus: FOCUS (the `deepfocus` package) with its token-level fastText mode, trained on the target
+  languages' train text, so it needs no download; an LM-head bias follows FVT.
 - mean: N(mean, std) of the base embeddings, per dimension, seeded.
 - random: the base model's own initialisation.
 Special tokens always take the base model's embedding of the same token or role.
-Leaves out: FOCUS (needs a fastText model; see the issue notes).
+Leaves out: WECHSEL (needs pretrained word vectors from a hub).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +35,7 @@ from tokshift.tokenizer_training import load_tokenizer, tokenizer_langs
 
 log = logging.getLogger(__name__)
 
-METHODS = ("fvt", "mean", "random")
+METHODS = ("fvt", "focus", "mean", "random")
 SPECIAL_ROLES = ("bos_token", "eos_token", "pad_token", "unk_token")
 
 
@@ -43,7 +46,9 @@ class TransferConfig:
     methods: list[str] = field(default_factory=lambda: list(METHODS))
     """Transfer methods; each (tokenizer, method) is one DVC stage."""
     seed: int = 0
-    """Seed of the random parts (mean, random)."""
+    """Seed of the random parts (mean, random, FOCUS's fastText)."""
+    focus_max_bytes: int = 3_000_000
+    """Train text (UTF-8 bytes, all of the tokenizer's languages) for FOCUS's fastText model."""
 
     def __post_init__(self) -> None:
         for i, method in enumerate(self.methods):
@@ -101,16 +106,16 @@ def special_map(target: PreTrainedTokenizerBase, base: PreTrainedTokenizerBase) 
     return out
 
 
-def fvt_plan(target: Tokenizer, base: Tokenizer) -> tuple[list[list[int]], int]:
-    """For every target id, the base ids whose embeddings it averages ([id] when copied exactly)."""
+def fvt_plan(target: Tokenizer, base: Tokenizer) -> tuple[list[list[int]], dict[int, int]]:
+    """For every target id, the base ids whose embeddings it averages; and target id -> base id of exact copies."""
     same_bytes = is_byte_level(target) and is_byte_level(base)
     base_vocab = base.get_vocab(with_added_tokens=True)
     plan: list[list[int]] = [[] for _ in range(target.get_vocab_size(with_added_tokens=True))]
-    exact = 0
+    exact = {}
     for token, tid in tqdm(target.get_vocab(with_added_tokens=True).items(), desc="fvt", unit="tok", disable=None):
         if token in base_vocab:
             plan[tid] = [base_vocab[token]]
-            exact += 1
+            exact[tid] = base_vocab[token]
         else:
             plan[tid] = decompose(token, target, base, same_bytes)
     return plan, exact
@@ -131,11 +136,26 @@ def apply_plan(plan: list[list[int]], base_mat: torch.Tensor, batch: int = 8192)
     return out
 
 
+def focus_matrix(target: PreTrainedTokenizerBase, base: PreTrainedTokenizerBase, base_mat: torch.Tensor,
+                 texts: list[str], seed: int) -> torch.Tensor:
+    """FOCUS embeddings [V_target, d]: overlapping tokens copied, the rest a sparsemax mix of similar ones."""
+    import deepfocus
+
+    if not texts:
+        raise ValueError("focus needs training text in the target languages (the corpus train split)")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "train.txt"
+        path.write_text("\n".join(ln for t in texts for ln in t.splitlines() if ln.strip()) + "\n", encoding="utf-8")
+        return deepfocus.FOCUS(target_tokenizer=target, source_tokenizer=base, source_embeddings=base_mat,
+                               auxiliary_embedding_mode="fasttext-tokenlevel", target_training_data_path=str(path),
+                               seed=seed, processes=2, verbosity="silent").float()
+
+
 def new_matrix(method: str, name: str, base_mat: torch.Tensor, plan: list[list[int]], model: PreTrainedModel,
                seed: int) -> torch.Tensor:
-    """One transferred matrix ('input', 'output' [V, d] or 'bias' [V])."""
+    """One transferred matrix ('input', 'output' [V, d] or 'bias' [V]) for fvt, mean or random."""
     n = len(plan)
-    if method == "fvt":
+    if method in ("fvt", "focus"):  # focus leaves the bias to FVT
         return apply_plan(plan, base_mat)
     if name == "bias":
         return torch.full((n,), float(base_mat.mean()))
@@ -149,8 +169,11 @@ def new_matrix(method: str, name: str, base_mat: torch.Tensor, plan: list[list[i
 
 
 def transfer(model_dir: str | Path, tokenizer_dir: str | Path, method: str, out_dir: str | Path,
-             seed: int = 0) -> dict[str, float]:
-    """Write a transfer folder (tokenizer + embeddings.safetensors + transfer.json) atomically; returns metrics."""
+             seed: int = 0, train_texts: list[str] | None = None) -> dict[str, float]:
+    """Write a transfer folder (tokenizer + embeddings.safetensors + transfer.json) atomically; returns metrics.
+
+    `train_texts` (target-language text) is needed by focus only.
+    """
     check(method in METHODS, "method", f"must be one of {list(METHODS)}, got '{method}'")
     model, base_hf = load_model(str(model_dir))
     target_hf = AutoTokenizer.from_pretrained(tokenizer_dir)
@@ -159,7 +182,14 @@ def transfer(model_dir: str | Path, tokenizer_dir: str | Path, method: str, out_
     plan, exact = fvt_plan(target, base)
     mats = {}
     for name, base_mat in embedding_matrices(model).items():
-        mat = new_matrix(method, name, base_mat, plan, model, seed)
+        if method == "focus" and name != "bias":
+            mat = focus_matrix(target_hf, base_hf, base_mat, train_texts or [], seed)
+            # deepfocus decodes byte-level tokens to text, so partial-UTF-8 byte tokens collide on U+FFFD:
+            # restore the exact copies FOCUS intends for every token the base vocabulary has.
+            for tid, bid in exact.items():
+                mat[tid] = base_mat[bid]
+        else:
+            mat = new_matrix(method, name, base_mat, plan, model, seed)
         for tid, bid in specials.items():
             mat[tid] = base_mat[bid]
         mats[name] = mat.contiguous().float()
@@ -171,4 +201,4 @@ def transfer(model_dir: str | Path, tokenizer_dir: str | Path, method: str, out_
                 "special_tokens": {target_hf.convert_ids_to_tokens(t): b for t, b in specials.items()}}
         (tmp / "transfer.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     vocab = target.get_vocab_size(with_added_tokens=True)
-    return {"vocab_size": vocab, "exact_copies": exact, "exact_share": round(exact / vocab, 4)}
+    return {"vocab_size": vocab, "exact_copies": len(exact), "exact_share": round(len(exact) / vocab, 4)}
