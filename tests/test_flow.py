@@ -48,9 +48,19 @@ def make_project(root: Path, base_model: Path) -> Path:
             (root / "data" / lang / f"{i}.txt").write_text(make_text(lang, 8, i), encoding="utf-8")
     env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@t"}
-    for cmd in (["git", "init", "-q"], ["dvc", "init", "-q"], ["dvc", "config", "core.analytics", "false"],
-                ["git", "add", "-A"], ["git", "commit", "-qm", "tiny"]):
+
+    def run(*cmd: str) -> None:
         subprocess.run(cmd, cwd=root, check=True, env=env, capture_output=True)
+
+    run("git", "init", "-q")
+    run("dvc", "init", "-q")
+    run("dvc", "config", "core.analytics", "false")
+    # The same offline plot template as the project's own .dvc/.
+    (root / ".dvc" / "plots").mkdir()
+    shutil.copy(ROOT / ".dvc" / "plots" / "offline.html", root / ".dvc" / "plots" / "offline.html")
+    run("dvc", "config", "plots.html_template", "plots/offline.html")
+    run("git", "add", "-A")
+    run("git", "commit", "-qm", "tiny")
     return root
 
 
@@ -104,6 +114,11 @@ def test_flow_runs_pipeline_and_publishes(project):
     evaluated = json.loads((project / "metrics" / "evaluate.json").read_text())
     assert set(evaluated) == {"original/original", "de-bpe-300/fvt", "de-bpe-300/mean"}
     assert all(v["de"]["bpb"] > 0 for v in evaluated.values())
+
+    # The evaluation plot renders with the vega builds inlined: no CDN, so it works offline.
+    subprocess.run(["dvc", "plots", "show", "--out", "dvc_plots"], cwd=project, check=True, capture_output=True)
+    page = (project / "dvc_plots" / "index.html").read_text(encoding="utf-8")
+    assert "vega-embed" in page and "evaluate.csv" in page and "cdn.jsdelivr" not in page and "https://cdn" not in page
 
     assert artifacts, "the metrics table artifact was not published"
     assert any("tokens_per_word" in str(a.data) for a in artifacts)

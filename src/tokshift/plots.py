@@ -1,0 +1,83 @@
+"""Plots that render offline: a DVC HTML template with vega inlined, and a matplotlib PNG of the evaluation.
+
+DVC's default plot page loads vega, vega-lite and vega-embed from a CDN, which a machine without
+network cannot reach. `offline_template` inlines the builds from their npm packages (fetched with
+`npm pack`) into a template that DVC uses through `plots.html_template` in `.dvc/config`.
+"""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+from tokshift.atomic import atomic_file
+
+NPM_BUILDS = {"vega@5": "vega.min.js", "vega-lite@5": "vega-lite.min.js", "vega-embed@6": "vega-embed.min.js"}
+TEMPLATE = """<!DOCTYPE html>
+<html>
+<head>
+    {{refresh_tag}}
+    <meta charset="utf-8">
+    <title>tokshift plots</title>
+{scripts}
+    <style>table {{ border-spacing: 15px; }}</style>
+</head>
+<body>
+    {{plot_divs}}
+</body>
+</html>
+"""
+
+
+def offline_template(out: Path) -> Path:
+    """Write the DVC plot template with vega, vega-lite and vega-embed inlined (needs `npm`)."""
+    scripts = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for spec, build in NPM_BUILDS.items():
+            packed = subprocess.run(["npm", "pack", "--silent", spec], cwd=tmp, capture_output=True, text=True,
+                                    check=True).stdout.strip().splitlines()[-1]
+            with tarfile.open(Path(tmp) / packed) as tar:
+                code = tar.extractfile(f"package/build/{build}").read().decode("utf-8")
+            code = code.replace("</script", "<\\/script")  # the page must not end the inline script early
+            scripts.append(f"    <!-- {packed} -->\n    <script>{code}</script>")
+    with atomic_file(out) as tmp_file:
+        tmp_file.write_text(TEMPLATE.format(scripts="\n".join(scripts)), encoding="utf-8")
+    return out
+
+
+def evaluation_png(rows_csv: Path, out: Path) -> Path:
+    """Grouped bars of bits per byte per language and model (original and each tokenizer x method)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with rows_csv.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    langs = sorted({r["lang"] for r in rows})
+    methods = sorted({r["method"] for r in rows}, key=lambda m: (m != "original", m))
+    fig, axes = plt.subplots(1, len(langs), figsize=(3.2 * len(langs), 3.6), sharey=True)
+    for ax, lang in zip(axes if len(langs) > 1 else [axes], langs, strict=True):
+        sel = [r for r in rows if r["lang"] == lang]
+        for m_i, method in enumerate(methods):
+            vals = [(r["tokenizer"], float(r["bpb"])) for r in sel if r["method"] == method]
+            for t_i, (_tok, bpb) in enumerate(vals):
+                ax.bar(t_i * (len(methods) + 1) + m_i, bpb, color=f"C{m_i}", label=method if t_i == 0 else None)
+        ax.set_title(lang)
+        ax.set_xticks([])
+    axes[0].set_ylabel("bits per byte (lower is better)")
+    handles, labels = [], []
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    with atomic_file(out) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return out
