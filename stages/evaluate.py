@@ -6,6 +6,7 @@ from pathlib import Path
 from tokshift.atomic import atomic_file, write_json
 from tokshift.evaluate import EvaluateConfig, evaluate_all
 from tokshift.params import load_section
+from tokshift.plots import evaluation_png
 from tokshift.stage import run_stage, stage_parser
 
 
@@ -21,6 +22,7 @@ def main(args) -> None:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+    evaluation_png(Path(args.plot), Path(args.png))
 
 
 if __name__ == "__main__":
@@ -30,4 +32,5 @@ if __name__ == "__main__":
     parser.add_argument("--corpus", required=True, help="corpus Parquet file")
     parser.add_argument("--metrics", required=True, help="metrics JSON to write")
     parser.add_argument("--plot", required=True, help="plot CSV to write (one row per model x language)")
+    parser.add_argument("--png", required=True, help="bar chart PNG to write")
     run_stage(main, parser)

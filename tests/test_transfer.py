@@ -130,3 +130,22 @@ def test_focus_copies_overlap_and_fills_the_rest(tiny_models, tokenizers_dir, co
 def test_focus_without_text_is_a_clear_error(tiny_models, tokenizers_dir, tmp_path):
     with pytest.raises(ValueError, match="focus needs training text"):
         transfer(tiny_models["llama-tied"], tokenizers_dir / "ja-unigram-400", "focus", tmp_path / "f")
+
+
+def test_cli_export_puts_evaluation_metrics_in_the_model_card(ja_transfers, tmp_path):
+    from tokshift.cli import main as cli_main
+
+    metrics = tmp_path / "evaluate.json"
+    metrics.write_text(json.dumps({"ja-unigram-400/fvt": {"ja": {"bpb": 1.23, "tokens": 10}}}))
+    assert cli_main(["export", str(ja_transfers / "fvt"), "--out", str(tmp_path / "m"), "--metrics", str(metrics),
+                     "--bf16"]) == 0
+    header = yaml.safe_load((tmp_path / "m" / "README.md").read_text().split("---")[1])
+    assert header["metrics"] == {"ja": {"bpb": 1.23, "tokens": 10}}
+    assert AutoModelForCausalLM.from_pretrained(tmp_path / "m").dtype == torch.bfloat16
+
+
+def test_export_of_a_folder_that_is_not_a_transfer(tmp_path):
+    from tokshift.base_model import ModelLoadError
+
+    with pytest.raises(ModelLoadError, match="not a transfer folder"):
+        export(tmp_path, tmp_path / "out")

@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, help="model folder to write")
     e.add_argument("--model", default=None, help="base model folder (default: the one in transfer.json)")
     e.add_argument("--bf16", action="store_true", help="save weights in bfloat16 (half the disk)")
+    e.add_argument("--metrics", default="metrics/evaluate.json",
+                   help="evaluation metrics whose entry for this model goes into the model card (if present)")
     v = sub.add_parser("evaluate", help="bits per byte of causal LMs on UTF-8 text files")
     v.add_argument("--model", action="append", required=True, help="model folder (repeat for several)")
     v.add_argument("--text", action="append", required=True, help="UTF-8 text file (repeat for several)")
@@ -64,9 +66,12 @@ def run_transfer(args: argparse.Namespace) -> None:
 def run_export(args: argparse.Namespace) -> None:
     import torch
 
-    from tokshift.export import export
+    from tokshift.export import export, read_transfer
 
-    export(args.transfer_dir, args.out, args.model, torch.bfloat16 if args.bf16 else torch.float32)
+    meta, _ = read_transfer(Path(args.transfer_dir))
+    key = f"{Path(meta['target_tokenizer']).name}/{meta['method']}"
+    metrics = json.loads(Path(args.metrics).read_text()).get(key) if Path(args.metrics).is_file() else None
+    export(args.transfer_dir, args.out, args.model, torch.bfloat16 if args.bf16 else torch.float32, metrics)
     print(args.out)
 
 

@@ -72,8 +72,11 @@ def model_card(meta: dict, metrics: dict | None = None) -> str:
 
 
 def export(transfer_dir: str | Path, out_dir: str | Path, base_model: str | Path | None = None,
-           dtype: torch.dtype = torch.float32) -> Path:
-    """Write a stock model folder for a transfer folder (base model from transfer.json unless given)."""
+           dtype: torch.dtype = torch.float32, metrics: dict | None = None) -> Path:
+    """Write a stock model folder for a transfer folder (base model from transfer.json unless given).
+
+    `metrics` (e.g. this model's entry of metrics/evaluate.json) go into the model card header.
+    """
     transfer_dir = Path(transfer_dir)
     meta, _ = read_transfer(transfer_dir)
     model, _ = load_model(str(base_model or meta["base_model"]))
@@ -81,5 +84,5 @@ def export(transfer_dir: str | Path, out_dir: str | Path, base_model: str | Path
     with atomic_dir(out_dir) as tmp:
         model.to(dtype).save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
-        (tmp / "README.md").write_text(model_card(meta), encoding="utf-8")
+        (tmp / "README.md").write_text(model_card(meta, metrics), encoding="utf-8")
     return Path(out_dir)
