@@ -19,6 +19,7 @@ setup: $(STAMP)
 
 pipeline: setup
 	dvc repro
+	dvc plots show --out dvc_plots -q
 	tokshift sql "SELECT tokenizer, lang, round(tokens_per_word, 3) AS tokens_per_word FROM fertility ORDER BY lang, tokenizer"
 
 test: setup
