@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import make_text
+from conftest import ROOT, make_text
 
 from tokshift.base_model import load_model
 from tokshift.cli import main as cli_main
@@ -85,3 +85,18 @@ def test_cli_evaluate_missing_model(tmp_path, capsys):
     (tmp_path / "t.txt").write_text("Hallo Welt", encoding="utf-8")
     assert cli_main(["evaluate", "--model", str(tmp_path / "nope"), "--text", str(tmp_path / "t.txt")]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_evaluation_png_and_offline_template(tmp_path):
+    from tokshift.plots import evaluation_png
+
+    rows = tmp_path / "evaluate.csv"
+    rows.write_text("model,tokenizer,method,lang,bpb,tokens,bytes,tokens_per_byte\n"
+                    "original/original,original,original,de,1.2,100,300,0.33\n"
+                    "de/fvt,de,fvt,de,1.5,60,300,0.2\nde/mean,de,mean,de,3.0,60,300,0.2\n"
+                    "original/original,original,original,ru,1.1,100,300,0.33\n", encoding="utf-8")
+    out = evaluation_png(rows, tmp_path / "evaluate.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    template = (ROOT / ".dvc" / "plots" / "offline.html").read_text(encoding="utf-8")
+    assert "{plot_divs}" in template and "{scripts}" not in template and "https://cdn" not in template
+    assert all(f"<!-- {name}-" in template for name in ("vega", "vega-lite", "vega-embed"))

@@ -59,15 +59,18 @@ def evaluation_png(rows_csv: Path, out: Path) -> Path:
         rows = list(csv.DictReader(f))
     langs = sorted({r["lang"] for r in rows})
     methods = sorted({r["method"] for r in rows}, key=lambda m: (m != "original", m))
-    fig, axes = plt.subplots(1, len(langs), figsize=(3.2 * len(langs), 3.6), sharey=True)
-    for ax, lang in zip(axes if len(langs) > 1 else [axes], langs, strict=True):
+    fig, axes = plt.subplots(1, len(langs), figsize=(3.2 * len(langs), 4.2), sharey=True)
+    axes = axes if len(langs) > 1 else [axes]
+    for ax, lang in zip(axes, langs, strict=True):
         sel = [r for r in rows if r["lang"] == lang]
-        for m_i, method in enumerate(methods):
-            vals = [(r["tokenizer"], float(r["bpb"])) for r in sel if r["method"] == method]
-            for t_i, (_tok, bpb) in enumerate(vals):
-                ax.bar(t_i * (len(methods) + 1) + m_i, bpb, color=f"C{m_i}", label=method if t_i == 0 else None)
+        toks = sorted({r["tokenizer"] for r in sel}, key=lambda t: (t != "original", t))
+        width = len(methods) + 1  # one gap between tokenizer groups
+        for r in sel:
+            m_i, t_i = methods.index(r["method"]), toks.index(r["tokenizer"])
+            ax.bar(t_i * width + m_i, float(r["bpb"]), color=f"C{m_i}", label=r["method"])
         ax.set_title(lang)
-        ax.set_xticks([])
+        ax.set_xticks([t_i * width + (len(methods) - 1) / 2 for t_i in range(len(toks))], toks, rotation=30,
+                      ha="right", fontsize=8)
     axes[0].set_ylabel("bits per byte (lower is better)")
     handles, labels = [], []
     for ax in axes:
