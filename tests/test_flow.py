@@ -118,7 +118,8 @@ def test_flow_runs_pipeline_and_publishes(project):
     # The evaluation plot renders with the vega builds inlined: no CDN, so it works offline.
     subprocess.run(["dvc", "plots", "show", "--out", "dvc_plots"], cwd=project, check=True, capture_output=True)
     page = (project / "dvc_plots" / "index.html").read_text(encoding="utf-8")
-    assert "vega-embed" in page and "evaluate.csv" in page and "cdn.jsdelivr" not in page and "https://cdn" not in page
+    assert "vega-embed" in page and "bits per byte" in page and "tokens for the same test bytes" in page
+    assert "https://cdn" not in page and "de-bpe-300/fvt" in page
 
     assert artifacts, "the metrics table artifact was not published"
     assert any("tokens_per_word" in str(a.data) for a in artifacts)

@@ -165,5 +165,5 @@ def evaluate_all(base_dir: Path, transfer_dirs: list[Path], corpus: Path, cfg: E
         for lang in langs:
             score = score_texts(model, tok, texts[lang], cfg.score, desc=f"{name}/{method}/{lang}")
             rows.append({"model": f"{name}/{method}", "tokenizer": name, "method": method, "lang": lang,
-                         **score.as_dict()})
+                         "label": f"{lang} {name}/{method}", **score.as_dict()})
     return rows
