@@ -100,8 +100,9 @@ def score_texts(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, text
             input_ids[row, :len(ids)] = torch.tensor(ids)
             mask[row, :len(ids)] = 1
             labels[row, len(ids) - n_scored:len(ids)] = torch.tensor(ids[len(ids) - n_scored:])
-        logits = model(input_ids=input_ids, attention_mask=mask).logits
-        total += F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(),
+        device = model.device
+        logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits
+        total += F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten().to(device),
                                  ignore_index=-100, reduction="sum").item()
     return Score(nll_bits=total / math.log(2), n_bytes=sum(len(t.encode("utf-8")) for t in texts),
                  n_tokens=sum(len(d) - 1 for d in docs))
