@@ -148,7 +148,8 @@ def focus_matrix(target: PreTrainedTokenizerBase, base: PreTrainedTokenizerBase,
         path.write_text("\n".join(ln for t in texts for ln in t.splitlines() if ln.strip()) + "\n", encoding="utf-8")
         return deepfocus.FOCUS(target_tokenizer=target, source_tokenizer=base, source_embeddings=base_mat,
                                auxiliary_embedding_mode="fasttext-tokenlevel", target_training_data_path=str(path),
-                               seed=seed, processes=2, verbosity="silent").float()
+                               # One fastText thread: multi-threaded SGD differs from run to run.
+                               seed=seed, processes=1, verbosity="silent").float()
 
 
 def new_matrix(method: str, name: str, base_mat: torch.Tensor, plan: list[list[int]], model: PreTrainedModel,
