@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,8 +117,7 @@ def train_tokenizer(corpus: Path, cfg: TokenizerConfig, out_dir: Path) -> dict[s
     """Train on the corpus and save a transformers tokenizer folder atomically; returns metrics."""
     tok, trainer = new_tokenizer(cfg)
     texts = list(training_texts(corpus, cfg))
-    with _single_threaded(cfg.model == "unigram"):
-        tok.train_from_iterator(texts, trainer=trainer, length=len(texts))
+    tok.train_from_iterator(texts, trainer=trainer, length=len(texts))
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=cfg.bos_token, eos_token=cfg.eos_token,
                                    unk_token=cfg.unk_token, model_max_length=1_000_000_000)
     with atomic_dir(out_dir) as tmp:
@@ -136,22 +133,6 @@ def tokenizer_langs(directory: str | Path) -> list[str]:
     """Languages a tokshift-trained tokenizer was made for ([] for any other tokenizer folder)."""
     meta = Path(directory) / TOKENIZER_META
     return json.loads(meta.read_text(encoding="utf-8"))["langs"] if meta.exists() else []
-
-
-@contextmanager
-def _single_threaded(active: bool) -> Iterator[None]:
-    """Unigram's EM sums floats across threads in varying order: one thread makes reruns byte-identical."""
-    previous = os.environ.get("TOKENIZERS_PARALLELISM")
-    if active:
-        os.environ["TOKENIZERS_PARALLELISM"] = "false"
-    try:
-        yield
-    finally:
-        if active:
-            if previous is None:
-                os.environ.pop("TOKENIZERS_PARALLELISM", None)
-            else:
-                os.environ["TOKENIZERS_PARALLELISM"] = previous
 
 
 def load_tokenizer(directory: str | Path) -> Tokenizer:
