@@ -1,4 +1,5 @@
-"""Stage `transfer@<tokenizer>-<method>`: new embeddings for one target tokenizer (params.yaml: transfer)."""
+"""Stages `transfer@<tokenizer>-<method>` and `transfer_hypernet@<tokenizer>`: new embeddings for one target
+tokenizer (params.yaml: transfer)."""
 
 from tokshift.atomic import write_json
 from tokshift.corpus import read_corpus
@@ -17,7 +18,7 @@ def main(args) -> None:
                               for t in read_corpus(args.corpus, split="train", lang=lang).column("text").to_pylist()],
                              cfg.focus_max_bytes)
     write_json(args.metrics, transfer(args.model, args.tokenizer, args.method, args.out, seed=cfg.seed,
-                                      train_texts=texts))
+                                      train_texts=texts, hypernet_dir=args.hypernet))
 
 
 if __name__ == "__main__":
@@ -26,6 +27,7 @@ if __name__ == "__main__":
     parser.add_argument("--tokenizer", required=True, help="target tokenizer folder")
     parser.add_argument("--method", required=True, help="transfer method")
     parser.add_argument("--corpus", required=True, help="corpus Parquet file (train text for focus)")
+    parser.add_argument("--hypernet", default=None, help="trained hypernetwork folder (method hypernet)")
     parser.add_argument("--out", required=True, help="transfer folder to write")
     parser.add_argument("--metrics", required=True, help="metrics JSON to write")
     run_stage(main, parser)

@@ -34,7 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("transfer", help="new embeddings for a target tokenizer (a transfer folder)")
     t.add_argument("--model", required=True, help="base model folder (or hub id)")
     t.add_argument("--tokenizer", required=True, help="target tokenizer folder")
-    t.add_argument("--method", required=True, help="fvt, mean or random")
+    t.add_argument("--method", required=True, help="fvt, focus, mean, random or hypernet")
+    t.add_argument("--hypernet", default=None, help="trained hypernetwork folder (method hypernet), "
+                                                   "e.g. storage/hypernet")
+    t.add_argument("--corpus", default=None, help="corpus Parquet file whose train split of the tokenizer's "
+                                                 "languages trains FOCUS's fastText (method focus)")
     t.add_argument("--out", required=True, help="transfer folder to write (see --export)")
     t.add_argument("--export", default=None, help="also write a full model folder here")
     t.add_argument("--seed", type=int, default=0)
@@ -58,7 +62,17 @@ def run_transfer(args: argparse.Namespace) -> None:
     from tokshift.export import export
     from tokshift.transfer import transfer
 
-    print(json.dumps(transfer(args.model, args.tokenizer, args.method, args.out, seed=args.seed)))
+    texts = None
+    if args.method == "focus":
+        from tokshift.corpus import read_corpus
+        from tokshift.tokenizer_training import tokenizer_langs
+
+        if not args.corpus:
+            raise ValueError("method focus needs --corpus (its train split trains FOCUS's fastText model)")
+        texts = [t for lang in tokenizer_langs(args.tokenizer)
+                 for t in read_corpus(args.corpus, split="train", lang=lang).column("text").to_pylist()]
+    print(json.dumps(transfer(args.model, args.tokenizer, args.method, args.out, seed=args.seed, train_texts=texts,
+                              hypernet_dir=args.hypernet)))
     if args.export:
         export(args.out, args.export)
 

@@ -36,9 +36,16 @@ def apply_transfer(model: PreTrainedModel, transfer_dir: str | Path) -> PreTrain
     transfer_dir = Path(transfer_dir)
     _, mats = read_transfer(transfer_dir)
     tokenizer = AutoTokenizer.from_pretrained(transfer_dir)
+    set_embeddings(model, mats, tokenizer, str(transfer_dir))
+    return tokenizer
+
+
+def set_embeddings(model: PreTrainedModel, mats: dict[str, torch.Tensor], tokenizer: PreTrainedTokenizerBase,
+                   where: str = "embeddings") -> None:
+    """Swap in `mats` ('input', optional 'output'/'bias') and remap the config's special-token ids to `tokenizer`."""
     n, dim = mats["input"].shape
     if dim != model.get_input_embeddings().weight.shape[1]:
-        raise ModelLoadError(f"{transfer_dir}: embeddings have width {dim}, the model "
+        raise ModelLoadError(f"{where}: embeddings have width {dim}, the model "
                              f"{model.get_input_embeddings().weight.shape[1]}: made for another base model")
     model.resize_token_embeddings(n, mean_resizing=False)
     with torch.no_grad():
@@ -56,7 +63,6 @@ def apply_transfer(model: PreTrainedModel, transfer_dir: str | Path) -> PreTrain
             if hasattr(cfg, field) or token is not None:
                 setattr(cfg, field, tokenizer.convert_tokens_to_ids(token) if token is not None else None)
     model.config.vocab_size = n
-    return tokenizer
 
 
 def model_card(meta: dict, metrics: dict | None = None) -> str:

@@ -84,3 +84,29 @@ def evaluation_png(rows_csv: Path, out: Path) -> Path:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
     return out
+
+
+def hypernet_png(curve_csv: Path, out: Path) -> Path:
+    """Valid bpb vs training step: one solid line per eval tokenizer (hypernet), its FVT level dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with curve_csv.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    steps = [int(r["step"]) for r in rows]
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    names = [k[: -len("/hypernet")] for k in rows[0] if k.endswith("/hypernet")]
+    for i, name in enumerate(names):
+        ax.plot(steps, [float(r[f"{name}/hypernet"]) for r in rows], color=f"C{i}", marker="o", label=f"{name} hypernet")
+        if rows[0].get(f"{name}/fvt"):
+            ax.axhline(float(rows[0][f"{name}/fvt"]), color=f"C{i}", linestyle="--", label=f"{name} FVT")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("valid bits per byte (lower is better)")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    with atomic_file(out) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return out

@@ -10,6 +10,7 @@ Methods:
   languages' train text, so it needs no download; an LM-head bias follows FVT.
 - mean: N(mean, std) of the base embeddings, per dimension, seeded.
 - random: the base model's own initialisation.
+- hypernet: a trained Zero-Shot Tokenizer Transfer hypernetwork (tokshift.hypernet) predicts them.
 Special tokens always take the base model's embedding of the same token or role.
 Leaves out: WECHSEL (needs pretrained word vectors from a hub).
 """
@@ -35,7 +36,7 @@ from tokshift.tokenizer_training import load_tokenizer, tokenizer_langs
 
 log = logging.getLogger(__name__)
 
-METHODS = ("fvt", "focus", "mean", "random")
+METHODS = ("fvt", "focus", "mean", "random", "hypernet")
 SPECIAL_ROLES = ("bos_token", "eos_token", "pad_token", "unk_token")
 
 
@@ -52,7 +53,9 @@ class TransferConfig:
 
     def __post_init__(self) -> None:
         for i, method in enumerate(self.methods):
-            check(method in METHODS, f"methods[{i}]", f"must be one of {list(METHODS)}, got '{method}'")
+            # hypernet depends on the trained hypernetwork, so it is its own stage (transfer_hypernet@<tokenizer>).
+            check(method in METHODS[:4], f"methods[{i}]", f"must be one of {list(METHODS[:4])} (hypernet has its own "
+                  f"stage), got '{method}'")
 
 
 class SpecialTokenError(ValueError):
@@ -170,10 +173,11 @@ def new_matrix(method: str, name: str, base_mat: torch.Tensor, plan: list[list[i
 
 
 def transfer(model_dir: str | Path, tokenizer_dir: str | Path, method: str, out_dir: str | Path,
-             seed: int = 0, train_texts: list[str] | None = None) -> dict[str, float]:
+             seed: int = 0, train_texts: list[str] | None = None,
+             hypernet_dir: str | Path | None = None) -> dict[str, float]:
     """Write a transfer folder (tokenizer + embeddings.safetensors + transfer.json) atomically; returns metrics.
 
-    `train_texts` (target-language text) is needed by focus only.
+    `train_texts` (target-language text) is needed by focus only, `hypernet_dir` by hypernet only.
     """
     check(method in METHODS, "method", f"must be one of {list(METHODS)}, got '{method}'")
     model, base_hf = load_model(str(model_dir))
@@ -181,8 +185,10 @@ def transfer(model_dir: str | Path, tokenizer_dir: str | Path, method: str, out_
     target, base = load_tokenizer(tokenizer_dir), base_hf.backend_tokenizer
     specials = special_map(target_hf, base_hf)
     plan, exact = fvt_plan(target, base)
-    mats = {}
-    for name, base_mat in embedding_matrices(model).items():
+    mats, extra = {}, {}
+    if method == "hypernet":
+        mats, extra = hypernet_transfer(model, hypernet_dir, target_hf, base_hf, tokenizer_langs(tokenizer_dir))
+    for name, base_mat in ({} if method == "hypernet" else embedding_matrices(model)).items():
         if method == "focus" and name != "bias":
             mat = focus_matrix(target_hf, base_hf, base_mat, train_texts or [], seed)
             # deepfocus decodes byte-level tokens to text, so partial-UTF-8 byte tokens collide on U+FFFD:
@@ -198,8 +204,21 @@ def transfer(model_dir: str | Path, tokenizer_dir: str | Path, method: str, out_
         target_hf.save_pretrained(tmp)
         save_file(mats, str(tmp / "embeddings.safetensors"))
         meta = {"base_model": str(model_dir), "method": method, "target_tokenizer": str(tokenizer_dir),
-                "languages": tokenizer_langs(tokenizer_dir), "seed": seed,
+                "languages": tokenizer_langs(tokenizer_dir), "seed": seed, **extra,
                 "special_tokens": {target_hf.convert_ids_to_tokens(t): b for t, b in specials.items()}}
         (tmp / "transfer.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     vocab = target.get_vocab_size(with_added_tokens=True)
-    return {"vocab_size": vocab, "exact_copies": len(exact), "exact_share": round(len(exact) / vocab, 4)}
+    return {"vocab_size": vocab, "exact_copies": len(exact), "exact_share": round(len(exact) / vocab, 4),
+            **extra.get("pieces", {})}
+
+
+def hypernet_transfer(model: PreTrainedModel, hypernet_dir: str | Path | None, target_hf: PreTrainedTokenizerBase,
+                      base_hf: PreTrainedTokenizerBase, langs: list[str]) -> tuple[dict[str, torch.Tensor], dict]:
+    """Matrices predicted by the hypernetwork in `hypernet_dir` (language-conditioned for one-language tokenizers)."""
+    from tokshift.hypernet.predict import load_hypernet, tokenizer_matrices
+
+    if hypernet_dir is None:
+        raise ValueError("method 'hypernet' needs a trained hypernetwork folder (--hypernet, e.g. storage/hypernet)")
+    hyper = load_hypernet(hypernet_dir, model)
+    mats, info = tokenizer_matrices(hyper, target_hf, base_hf, lang=langs[0] if len(langs) == 1 else None)
+    return {k: v.contiguous().float() for k, v in mats.items()}, {"hypernet": str(hypernet_dir), "pieces": info}

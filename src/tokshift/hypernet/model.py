@@ -1,0 +1,145 @@
+"""The hypernetwork: base-token pieces of a new token -> its input/output embeddings (and LM-head bias).
+
+pieces [N, P] -> frozen base embeddings (input||output when untied), rescaled to unit std -> Linear ->
++ learned positions (an optional language-id embedding goes first) -> Transformer encoder -> first
+position -> one zero-initialised head per matrix, scaled by that matrix's std and added to the FVT
+residual (the mean of the pieces' base embeddings). So the untrained hypernetwork *is* FVT, and
+training is judged by how far it improves on it. Leaves out: dropout (training runs are short).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from tokshift.hypernet.pieces import Pieces
+from tokshift.params import check
+
+
+@dataclass
+class HypernetConfig:
+    n_layers: int = 3
+    """Transformer encoder layers."""
+    hidden: int = 0
+    """Encoder width; 0 = the base model's embedding width."""
+    n_heads: int = 8
+    """Attention heads (hidden must be divisible by it)."""
+    ffn_mult: int = 4
+    """Feed-forward width as a multiple of hidden."""
+    max_pieces: int = 7
+    """Base-tokenizer pieces read per token; longer decompositions are truncated (and counted)."""
+    langs: list[str] = field(default_factory=list)
+    """Language conditioning: a language-id embedding as an extra first position; [] = off."""
+
+    def __post_init__(self) -> None:
+        check(self.n_layers >= 0, "n_layers", f"must be >= 0, got {self.n_layers}")
+        check(self.hidden >= 0, "hidden", f"must be >= 0 (0 = model width), got {self.hidden}")
+        check(self.n_heads > 0, "n_heads", f"must be > 0, got {self.n_heads}")
+        check(self.max_pieces >= 1, "max_pieces", f"must be >= 1, got {self.max_pieces}")
+
+
+class Hypernetwork(nn.Module):
+    """Predicts {'input': [N, d], 'output': [N, d] (untied), 'bias': [N] (LM-head bias)} from Pieces."""
+
+    def __init__(self, cfg: HypernetConfig, base: dict[str, torch.Tensor]):
+        super().__init__()
+        self.cfg = cfg
+        self.names = [n for n in ("input", "output", "bias") if n in base]
+        dim = base["input"].shape[1]
+        hidden = cfg.hidden or dim
+        check(hidden % cfg.n_heads == 0, "hidden", f"({hidden}) must be divisible by n_heads ({cfg.n_heads})")
+        # Frozen base matrices: not parameters, not saved (checkpoints carry a fingerprint instead).
+        for name in self.names:
+            self.register_buffer(f"base_{name}", base[name].detach().float().clone(), persistent=False)
+            self.register_buffer(f"std_{name}", base[name].detach().float().std(), persistent=False)
+        table = torch.cat([base[n].float() for n in ("input", "output") if n in base], dim=1)
+        self.register_buffer("table", table / table.std(), persistent=False)
+        self.proj = nn.Linear(table.shape[1], hidden)
+        self.pos = nn.Parameter(torch.zeros(cfg.max_pieces + 1, hidden))
+        self.lang = nn.Embedding(len(cfg.langs) + 1, hidden) if cfg.langs else None  # last id: no language
+        layer = nn.TransformerEncoderLayer(hidden, cfg.n_heads, cfg.ffn_mult * hidden, dropout=0.0,
+                                           batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, cfg.n_layers, enable_nested_tensor=False) if cfg.n_layers else None
+        self.norm = nn.LayerNorm(hidden)
+        self.heads = nn.ModuleDict({n: nn.Linear(hidden, 1 if n == "bias" else dim) for n in self.names})
+        for head in self.heads.values():  # zero heads: the untrained hypernetwork returns the FVT residual
+            nn.init.zeros_(head.weight)
+            nn.init.zeros_(head.bias)
+
+    def lang_id(self, lang: str | None) -> int:
+        if not self.cfg.langs or lang is None or lang not in self.cfg.langs:
+            return len(self.cfg.langs)
+        return self.cfg.langs.index(lang)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor, lang: str | None = None) -> dict[str, torch.Tensor]:
+        """ids [N, P] (padded with -1), lengths [N] -> predicted matrices (rows in the order of ids)."""
+        width = int(lengths.max()) if len(lengths) else 1
+        ids, device = ids[:, :width], self.table.device
+        ids, lengths = ids.to(device), lengths.to(device)
+        mask = torch.arange(width, device=device)[None, :] < lengths[:, None]  # [N, P] True = real piece
+        safe = ids.clamp(min=0)
+        x = self.proj(self.table[safe]) + self.pos[:width]
+        if self.lang is not None:
+            lang_vec = self.lang.weight[self.lang_id(lang)].expand(len(ids), 1, -1)
+            x = torch.cat([lang_vec, x], dim=1)
+            mask = torch.cat([torch.ones_like(mask[:, :1]), mask], dim=1)
+        if self.encoder is not None:
+            x = self.encoder(x, src_key_padding_mask=~mask)
+        pooled = self.norm(x[:, 0])
+        weights = (mask[:, -width:].float() / lengths[:, None].float().clamp(min=1))  # [N, P] mean over pieces
+        out = {}
+        for name in self.names:
+            base = getattr(self, f"base_{name}")
+            residual = torch.einsum("np,np...->n...", weights, base[safe])
+            delta = self.heads[name](pooled)
+            out[name] = residual + (delta.squeeze(-1) if name == "bias" else delta) * getattr(self, f"std_{name}")
+        return out
+
+    @torch.no_grad()
+    def embed(self, pieces: Pieces, batch_tokens: int = 65536, bucket: bool = True, lang: str | None = None,
+              progress: bool = False) -> dict[str, torch.Tensor]:
+        """Predicted matrices for every token of `pieces`, in batches of <= batch_tokens pieces (CPU float32 out).
+
+        bucket=True sorts tokens by piece count so a batch of 1-piece tokens does not pay for 7.
+        """
+        from tqdm import tqdm
+
+        check(batch_tokens >= self.cfg.max_pieces, "batch_tokens", f"must be >= max_pieces, got {batch_tokens}")
+        n = len(pieces)
+        order = torch.argsort(pieces.lengths, stable=True) if bucket else torch.arange(n)
+        out = {name: torch.empty((n, *getattr(self, f"base_{name}").shape[1:])) for name in self.names}
+        was_training = self.training
+        self.eval()
+        start = 0
+        with tqdm(total=n, desc="hypernet embed", unit="tok", disable=None if progress else True) as bar:
+            while start < n:
+                # Batch size by the widest token in it (the last one when bucketed).
+                width = self.cfg.max_pieces if not bucket else int(pieces.lengths[order[min(n - 1, start)]])
+                step = max(1, batch_tokens // max(width, 1))
+                if bucket:
+                    step = min(step, max(1, batch_tokens // int(pieces.lengths[order[min(n, start + step) - 1]])))
+                idx = order[start:start + step]
+                pred = self(pieces.ids[idx], pieces.lengths[idx], lang)
+                for name in self.names:
+                    out[name][idx] = pred[name].float().cpu()
+                start += len(idx)
+                bar.update(len(idx))
+        self.train(was_training)
+        return self.fill_unknown(out, pieces)
+
+    def fill_unknown(self, pred: dict[str, torch.Tensor], pieces: Pieces) -> dict[str, torch.Tensor]:
+        """Rows the base cannot spell (pieces.mean_rows) take the mean base embedding."""
+        if pieces.mean_rows is None or not bool(pieces.mean_rows.any()):
+            return pred
+        rows = pieces.mean_rows.to(pred["input"].device)
+        out = {}
+        for name, mat in pred.items():
+            mean = getattr(self, f"base_{name}").mean(0).to(mat.device, mat.dtype)
+            out[name] = torch.where(rows.view(-1, *([1] * (mat.dim() - 1))), mean, mat)
+        return out
+
+    def describe(self) -> dict:
+        return {"config": asdict(self.cfg), "matrices": self.names,
+                "parameters": sum(p.numel() for p in self.parameters())}

@@ -1,0 +1,85 @@
+"""Losses of hypernetwork training, all through a *frozen* base model.
+
+- lm_loss: the base model run on a batch tokenized with a sampled tokenizer, with the predicted
+  embeddings swapped in by `torch.func.functional_call` (so gradients reach the hypernetwork, and
+  logits span the sampled vocabulary). Causal LMs predict the next token; masked LMs 15% masked tokens.
+- lexical_loss: MSE (in units of each matrix's std) to the base embeddings for sampled tokens that
+  exist verbatim in the base vocabulary.
+- identity_loss: random base tokens regressed onto their own embeddings (warm-up; no base forward).
+Leaves out: the paper's auxiliary losses beyond the lexical one.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call
+from transformers import PreTrainedModel
+
+from tokshift.hypernet.model import Hypernetwork
+from tokshift.hypernet.pieces import pad_pieces
+
+
+def param_names(model: PreTrainedModel) -> dict[str, str]:
+    """{'input': name of the input-embedding weight, 'output' (untied), 'bias' (LM-head bias)}."""
+    by_id = {id(p): n for n, p in model.named_parameters(remove_duplicate=False)}
+    names = {"input": by_id[id(model.get_input_embeddings().weight)]}
+    head = model.get_output_embeddings()
+    if head is not None and head.weight is not model.get_input_embeddings().weight:
+        names["output"] = by_id[id(head.weight)]
+    if head is not None and getattr(head, "bias", None) is not None:
+        names["bias"] = by_id[id(head.bias)]
+    return names
+
+
+def is_causal(model: PreTrainedModel) -> bool:
+    return not getattr(model.config, "is_encoder_decoder", False) and "MaskedLM" not in type(model).__name__
+
+
+def lm_loss(model: PreTrainedModel, mats: dict[str, torch.Tensor], ids: torch.Tensor, mask: torch.Tensor,
+            mask_id: int | None = None, special_ids: torch.Tensor | None = None,
+            generator: torch.Generator | None = None, mlm_prob: float = 0.15) -> torch.Tensor:
+    """Mean token cross-entropy (nats) of `model` on ids [B, T] (mask [B, T]) with embeddings `mats` [V_sample, d]."""
+    names = param_names(model)
+    params = {names[k]: v for k, v in mats.items() if k in names}
+    embeds = mats["input"][ids]
+    if is_causal(model):
+        logits = functional_call(model, params, (), {"inputs_embeds": embeds, "attention_mask": mask,
+                                                     "use_cache": False}).logits
+        labels = ids[:, 1:].masked_fill(mask[:, 1:] == 0, -100)
+        return F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels.flatten(), ignore_index=-100)
+    if mask_id is None:
+        raise ValueError("a masked LM needs a mask token in its tokenizer to be trained with (tokenizer.mask_token)")
+    pick = torch.rand(ids.shape, generator=generator).to(ids.device) < mlm_prob
+    pick &= mask.bool()
+    if special_ids is not None:
+        pick &= ~torch.isin(ids, special_ids.to(ids.device))
+    if not pick.any():  # at least one masked token, so the loss is defined
+        pick[0, 1 if ids.shape[1] > 1 else 0] = True
+    embeds = torch.where(pick[..., None], mats["input"][mask_id].expand_as(embeds), embeds)
+    logits = functional_call(model, params, (), {"inputs_embeds": embeds, "attention_mask": mask}).logits
+    return F.cross_entropy(logits[pick].float(), ids[pick])
+
+
+def lexical_loss(hyper: Hypernetwork, pred: dict[str, torch.Tensor], rows: torch.Tensor,
+                 base_ids: torch.Tensor) -> torch.Tensor:
+    """MSE between pred[name][rows] and the base's rows base_ids, per matrix in units of its std, averaged."""
+    if len(rows) == 0:
+        return pred["input"].sum() * 0.0
+    losses = []
+    for name in hyper.names:
+        target = getattr(hyper, f"base_{name}")[base_ids.to(hyper.table.device)]
+        std = getattr(hyper, f"std_{name}")
+        losses.append(F.mse_loss(pred[name][rows.to(hyper.table.device)].float() / std, target / std))
+    return torch.stack(losses).mean()
+
+
+def identity_loss(core: Hypernetwork, forward, n: int, generator: torch.Generator) -> torch.Tensor:
+    """Warm-up: n random base tokens, each given as its own single piece, regressed onto its embeddings.
+
+    `forward` is `core` or its DDP wrapper.
+    """
+    ids = torch.randint(0, core.table.shape[0], (n,), generator=generator)
+    pieces = pad_pieces([[int(i)] for i in ids], core.cfg.max_pieces)
+    pred = forward(pieces.ids, pieces.lengths)
+    return lexical_loss(core, pred, torch.arange(n), ids)
