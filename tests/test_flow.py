@@ -30,6 +30,11 @@ def tiny_params(base_model: Path) -> dict:
         "base_model": {"name_or_path": str(base_model), "check_prompt": ""},
         "transfer": {"tokenizers": ["de-bpe-300"], "methods": ["fvt", "mean"], "seed": 0,
                      "focus_max_bytes": 100000},
+        "hypernet": {"steps": 4, "batch_size": 2, "seq_len": 16, "langs": ["de", "ja"], "warmup_steps": 1,
+                     "checkpoint_every": 2, "eval_every": 2, "eval_max_bytes": 300,
+                     "eval_tokenizers": ["storage/tokenizers/de-bpe-300"],
+                     "model": {"n_layers": 1, "hidden": 16, "n_heads": 2},
+                     "sampler": {"vocab_min": 20, "vocab_max": 40, "cache_texts": 6, "max_piece_chars": 6}},
         "evaluate": {"langs": ["de"], "max_bytes_per_lang": 2000,
                      "score": {"window": 64, "stride": 48, "batch_tokens": 512}},
     }
@@ -112,7 +117,8 @@ def test_flow_runs_pipeline_and_publishes(project):
     assert per_run == {first: 3, second: 3}  # two targets + the original
 
     evaluated = json.loads((project / "metrics" / "evaluate.json").read_text())
-    assert set(evaluated) == {"original/original", "de-bpe-300/fvt", "de-bpe-300/mean"}
+    assert set(evaluated) == {"original/original", "de-bpe-300/fvt", "de-bpe-300/mean", "de-bpe-300/hypernet"}
+    assert "Running stage 'hypernet'" in log and "Running stage 'transfer_hypernet@de-bpe-300'" in log
     assert all(v["de"]["bpb"] > 0 for v in evaluated.values())
 
     # The evaluation plot renders with the vega builds inlined: no CDN, so it works offline.

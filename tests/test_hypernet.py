@@ -154,3 +154,37 @@ def test_hypernetwork_folder_roundtrip_and_wrong_base(tiny_models, tmp_path):
     (tmp_path / "hypernet.json").write_text(json.dumps(meta))
     with pytest.raises(CheckpointMismatchError, match="do not fit"):
         load_hypernet(tmp_path, model)
+
+
+def test_cli_transfer_with_hypernet_writes_a_stock_model(tiny_models, tokenizers_dir, tmp_path, capsys):
+    from transformers import AutoModelForCausalLM
+
+    from tokshift.cli import main as cli_main
+
+    model, _ = load_model(str(tiny_models["llama-tied"]))
+    hyper = hyper_for(model)
+    torch.nn.init.normal_(hyper.heads["input"].weight, std=0.1)
+    save_hypernet(hyper, tmp_path, base_fingerprint(model))
+    args = ["transfer", "--model", str(tiny_models["llama-tied"]), "--tokenizer", str(tokenizers_dir / "ja-unigram-400"),
+            "--method", "hypernet", "--hypernet", str(tmp_path), "--out", str(tmp_path / "t"),
+            "--export", str(tmp_path / "m")]
+    assert cli_main(args) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["vocab_size"] == 400
+    meta = json.loads((tmp_path / "t" / "transfer.json").read_text())
+    assert meta["method"] == "hypernet" and meta["pieces"]["truncated"] == 0
+    exported = AutoModelForCausalLM.from_pretrained(tmp_path / "m")
+    tok = AutoTokenizer.from_pretrained(tmp_path / "m")
+    target = AutoTokenizer.from_pretrained(tokenizers_dir / "ja-unigram-400")
+    expected, _ = tokenizer_matrices(hyper, target, AutoTokenizer.from_pretrained(tiny_models["llama-tied"]))
+    torch.testing.assert_close(exported.get_input_embeddings().weight, expected["input"])
+    out = exported.generate(**tok("日本語", return_tensors="pt"), max_new_tokens=3, do_sample=False)
+    assert out.shape[1] > 1
+    # Without a hypernetwork folder, or with one for another base: one-line errors, exit 2.
+    assert cli_main([*args[:7], "--out", str(tmp_path / "t2")]) == 2
+    assert "needs a trained hypernetwork" in capsys.readouterr().err
+    other = tmp_path / "other"
+    other.mkdir()
+    neox, _ = load_model(str(tiny_models["neox-untied"]))
+    save_hypernet(hyper_for(neox), other, base_fingerprint(neox))
+    assert cli_main([*args[:7], "--hypernet", str(other), "--out", str(tmp_path / "t3")]) == 2
+    assert "another base model" in capsys.readouterr().err

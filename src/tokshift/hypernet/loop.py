@@ -156,14 +156,8 @@ def special_tokens(base_hf) -> list[str]:
 
 
 def predict_bucketed(hyper, core: Hypernetwork, pieces) -> dict[str, torch.Tensor]:
-    """Hypernetwork forward (with grad) in buckets of equal piece count, rows back in the original order."""
-    outs, order = [], []
-    for length in torch.unique(pieces.lengths).tolist():
-        idx = torch.nonzero(pieces.lengths == length).squeeze(1)
-        outs.append(hyper(pieces.ids[idx, :length], pieces.lengths[idx]))
-        order.append(idx)
-    inverse = torch.argsort(torch.cat(order)).to(core.table.device)
-    return core.fill_unknown({name: torch.cat([o[name] for o in outs])[inverse] for name in core.names}, pieces)
+    """Hypernetwork forward (with grad) bucketed by piece count; `hyper` is `core` or its DDP wrapper."""
+    return core.fill_unknown(hyper(pieces.ids, pieces.lengths, bucket=True), pieces)
 
 
 class Trainer:
@@ -174,7 +168,8 @@ class Trainer:
         from tokshift.transfer import embedding_matrices
 
         self.cfg, self.base_hf = cfg, base_hf
-        self.acc = Accelerator(mixed_precision="bf16" if cfg.bf16 and torch.cuda.is_available() else "no")
+        cuda = torch.cuda.is_available()  # cpu=True lets accelerate run several CPU processes on gloo
+        self.acc = Accelerator(cpu=not cuda, mixed_precision="bf16" if cfg.bf16 and cuda else "no")
         torch.manual_seed(cfg.seed)  # same initial weights on every process
         self.model = model.to(self.acc.device).eval().requires_grad_(False)
         self.fingerprint = base_fingerprint(model)

@@ -53,7 +53,9 @@ class Hypernetwork(nn.Module):
         # Frozen base matrices: not parameters, not saved (checkpoints carry a fingerprint instead).
         for name in self.names:
             self.register_buffer(f"base_{name}", base[name].detach().float().clone(), persistent=False)
-            self.register_buffer(f"std_{name}", base[name].detach().float().std(), persistent=False)
+            std = base[name].detach().float().std()
+            # A constant matrix (e.g. an all-zero LM-head bias) has std 0: use 1 so scales stay finite.
+            self.register_buffer(f"std_{name}", std if std > 0 else torch.ones(()), persistent=False)
         table = torch.cat([base[n].float() for n in ("input", "output") if n in base], dim=1)
         self.register_buffer("table", table / table.std(), persistent=False)
         self.proj = nn.Linear(table.shape[1], hidden)
@@ -73,8 +75,20 @@ class Hypernetwork(nn.Module):
             return len(self.cfg.langs)
         return self.cfg.langs.index(lang)
 
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor, lang: str | None = None) -> dict[str, torch.Tensor]:
-        """ids [N, P] (padded with -1), lengths [N] -> predicted matrices (rows in the order of ids)."""
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor, lang: str | None = None,
+                bucket: bool = False) -> dict[str, torch.Tensor]:
+        """ids [N, P] (padded with -1), lengths [N] -> predicted matrices (rows in the order of ids).
+
+        bucket=True runs each piece count separately (one call, so DDP sees one forward per step).
+        """
+        if bucket:
+            outs, order = [], []
+            for length in torch.unique(lengths).tolist():
+                idx = torch.nonzero(lengths == length).squeeze(1)
+                outs.append(self.forward(ids[idx, :length], lengths[idx], lang))
+                order.append(idx)
+            inverse = torch.argsort(torch.cat(order)).to(self.table.device)
+            return {name: torch.cat([o[name] for o in outs])[inverse] for name in self.names}
         width = int(lengths.max()) if len(lengths) else 1
         ids, device = ids[:, :width], self.table.device
         ids, lengths = ids.to(device), lengths.to(device)
