@@ -165,13 +165,14 @@ def test_cli_transfer_with_hypernet_writes_a_stock_model(tiny_models, tokenizers
     hyper = hyper_for(model)
     torch.nn.init.normal_(hyper.heads["input"].weight, std=0.1)
     save_hypernet(hyper, tmp_path, base_fingerprint(model))
-    args = ["transfer", "--model", str(tiny_models["llama-tied"]), "--tokenizer", str(tokenizers_dir / "ja-unigram-400"),
+    args = ["transfer", "--model", str(tiny_models["llama-tied"]),
+            "--tokenizer", str(tokenizers_dir / "ja-unigram-400"),
             "--method", "hypernet", "--hypernet", str(tmp_path), "--out", str(tmp_path / "t"),
             "--export", str(tmp_path / "m")]
     assert cli_main(args) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["vocab_size"] == 400
     meta = json.loads((tmp_path / "t" / "transfer.json").read_text())
-    assert meta["method"] == "hypernet" and meta["pieces"]["truncated"] == 0
+    assert meta["method"] == "hypernet" and set(meta["pieces"]) == {"truncated", "unknown", "mean_pieces"}
     exported = AutoModelForCausalLM.from_pretrained(tmp_path / "m")
     tok = AutoTokenizer.from_pretrained(tmp_path / "m")
     target = AutoTokenizer.from_pretrained(tokenizers_dir / "ja-unigram-400")
@@ -188,3 +189,19 @@ def test_cli_transfer_with_hypernet_writes_a_stock_model(tiny_models, tokenizers
     save_hypernet(hyper_for(neox), other, base_fingerprint(neox))
     assert cli_main([*args[:7], "--hypernet", str(other), "--out", str(tmp_path / "t3")]) == 2
     assert "another base model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("copy_exact", [True, False])
+def test_copy_exact_keeps_base_rows_of_known_tokens(tiny_models, tokenizers_dir, copy_exact):
+    model, base = load_model(str(tiny_models["llama-tied"]))
+    hyper = hyper_for(model, copy_exact=copy_exact)
+    torch.nn.init.normal_(hyper.heads["input"].weight, std=0.1)
+    torch.nn.init.normal_(hyper.heads["input"].bias, std=0.1)
+    target = AutoTokenizer.from_pretrained(tokenizers_dir / "ja-unigram-400")
+    mats, _ = tokenizer_matrices(hyper, target, base)
+    base_vocab, emb = base.get_vocab(), embedding_matrices(model)["input"]
+    known = [(tid, base_vocab[t]) for t, tid in target.get_vocab().items()
+             if t in base_vocab and tid not in special_map(target, base)]
+    assert known, "the test tokenizers share tokens with the base"
+    same = [torch.equal(mats["input"][tid], emb[bid]) for tid, bid in known]
+    assert all(same) if copy_exact else not any(same)

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from safetensors.torch import load_file
-
 from conftest import ROOT
+from safetensors.torch import load_file
 
 PARAMS = {"hypernet": {
     "steps": 6, "batch_size": 2, "seq_len": 16, "langs": ["de", "ja"], "lr": 0.01, "warmup_steps": 1,
@@ -83,7 +82,7 @@ def test_changed_config_starts_fresh_and_foreign_checkpoint_is_refused(reference
     assert len(list((tmp_path / "ckpt").iterdir())) == 2
     # The same config on another base model: refused by name.
     from tokshift.base_model import load_model
-    from tokshift.hypernet.loop import Trainer, TrainConfig
+    from tokshift.hypernet.loop import TrainConfig, Trainer
     from tokshift.hypernet.predict import CheckpointMismatchError
     from tokshift.params import from_dict
 

@@ -67,6 +67,18 @@ def test_stats_stage_corrupt_tokenizer(tmp_path, corpus_file, tokenizers_dir):
     assert not (tmp_path / "stats").exists()
 
 
+def test_atomic_dir_outputs_get_the_usual_permissions(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    with atomic_dir(tmp_path / "out") as tmp:
+        save_file({"x": torch.zeros(2)}, str(tmp / "w.safetensors"))  # safetensors writes 0600
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "out" / "w.safetensors").stat().st_mode & 0o777 == 0o666 & ~mask
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o777 & ~mask
+
+
 def test_atomic_dir_keeps_old_output_on_error(tmp_path):
     final = tmp_path / "out"
     final.mkdir()

@@ -27,6 +27,9 @@ def atomic_dir(final: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    for path in tmp.rglob("*"):  # some writers (safetensors) create 0600 files
+        if path.is_file() and not path.is_symlink():
+            os.chmod(path, 0o666 & ~_umask())
     old = None
     if final.exists():
         old = final.parent / f".{final.name}.old-{os.getpid()}"

@@ -99,7 +99,8 @@ def hypernet_png(curve_csv: Path, out: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     names = [k[: -len("/hypernet")] for k in rows[0] if k.endswith("/hypernet")]
     for i, name in enumerate(names):
-        ax.plot(steps, [float(r[f"{name}/hypernet"]) for r in rows], color=f"C{i}", marker="o", label=f"{name} hypernet")
+        ax.plot(steps, [float(r[f"{name}/hypernet"]) for r in rows], color=f"C{i}", marker="o",
+                label=f"{name} hypernet")
         if rows[0].get(f"{name}/fvt"):
             ax.axhline(float(rows[0][f"{name}/fvt"]), color=f"C{i}", linestyle="--", label=f"{name} FVT")
     ax.set_xlabel("training step")

@@ -98,7 +98,8 @@ class TrainConfig:
         check(self.seq_len >= 2, "seq_len", f"must be >= 2, got {self.seq_len}")
         check(self.lr > 0, "lr", f"must be > 0, got {self.lr}")
         check(bool(self.langs), "langs", "must name at least one language")
-        check(0 <= self.identity_steps <= self.steps, "identity_steps", f"must be in [0, steps], got {self.identity_steps}")
+        check(0 <= self.identity_steps <= self.steps, "identity_steps",
+              f"must be in [0, steps], got {self.identity_steps}")
 
     def key(self, fingerprint: dict) -> str:
         """Checkpoint key: what must match for a resume (not the logging/eval knobs)."""
@@ -157,7 +158,7 @@ def special_tokens(base_hf) -> list[str]:
 
 def predict_bucketed(hyper, core: Hypernetwork, pieces) -> dict[str, torch.Tensor]:
     """Hypernetwork forward (with grad) bucketed by piece count; `hyper` is `core` or its DDP wrapper."""
-    return core.fill_unknown(hyper(pieces.ids, pieces.lengths, bucket=True), pieces)
+    return core.finalize(hyper(pieces.ids, pieces.lengths, bucket=True), pieces)
 
 
 class Trainer:
@@ -205,9 +206,10 @@ class Trainer:
         """Weights, optimizer, scheduler, step and curves of `folder`; refuses another base model or config."""
         state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
         check_fingerprint(state.get("base", {}), self.fingerprint, f"checkpoint {folder}")
-        if state.get("config", {}).get("model") != asdict(self.cfg.model):
-            raise CheckpointMismatchError(f"checkpoint {folder} has hypernetwork config {state.get('config', {}).get('model')}, "
-                                          f"this run {asdict(self.cfg.model)}; use a fresh checkpoint folder")
+        saved = state.get("config", {}).get("model")
+        if saved != asdict(self.cfg.model):
+            raise CheckpointMismatchError(f"checkpoint {folder} has hypernetwork config {saved}, this run "
+                                          f"{asdict(self.cfg.model)}; use a fresh checkpoint folder")
         load_weights(self.core, folder / "hypernet.safetensors", "this run's hypernetwork", str(self.acc.device))
         optim = torch.load(folder / "optim.pt", weights_only=True, map_location=self.acc.device)
         self.opt.load_state_dict(optim["optimizer"])

@@ -32,6 +32,10 @@ class HypernetConfig:
     """Base-tokenizer pieces read per token; longer decompositions are truncated (and counted)."""
     langs: list[str] = field(default_factory=list)
     """Language conditioning: a language-id embedding as an extra first position; [] = off."""
+    copy_exact: bool = True
+    """Tokens the base vocabulary has verbatim keep their base embeddings (as FVT and FOCUS do), in training
+    and transfer alike, so the network only has to learn new tokens; off = predict every token (the lexical
+    loss then pulls those towards the base)."""
 
     def __post_init__(self) -> None:
         check(self.n_layers >= 0, "n_layers", f"must be >= 0, got {self.n_layers}")
@@ -141,17 +145,22 @@ class Hypernetwork(nn.Module):
                 start += len(idx)
                 bar.update(len(idx))
         self.train(was_training)
-        return self.fill_unknown(out, pieces)
+        return self.finalize(out, pieces)
 
-    def fill_unknown(self, pred: dict[str, torch.Tensor], pieces: Pieces) -> dict[str, torch.Tensor]:
-        """Rows the base cannot spell (pieces.mean_rows) take the mean base embedding."""
-        if pieces.mean_rows is None or not bool(pieces.mean_rows.any()):
-            return pred
-        rows = pieces.mean_rows.to(pred["input"].device)
-        out = {}
+    def finalize(self, pred: dict[str, torch.Tensor], pieces: Pieces) -> dict[str, torch.Tensor]:
+        """Rows the base cannot spell (pieces.mean_rows) take the mean base embedding; with copy_exact, tokens
+        of the base vocabulary (pieces.exact) take their own base rows."""
+        out = dict(pred)
         for name, mat in pred.items():
-            mean = getattr(self, f"base_{name}").mean(0).to(mat.device, mat.dtype)
-            out[name] = torch.where(rows.view(-1, *([1] * (mat.dim() - 1))), mean, mat)
+            base = getattr(self, f"base_{name}")
+            shape = (-1, *([1] * (mat.dim() - 1)))
+            if pieces.mean_rows is not None and bool(pieces.mean_rows.any()):
+                rows = pieces.mean_rows.to(mat.device)
+                out[name] = torch.where(rows.view(shape), base.mean(0).to(mat.device, mat.dtype), out[name])
+            if self.cfg.copy_exact and pieces.exact is not None and bool((pieces.exact >= 0).any()):
+                exact = pieces.exact.to(base.device)
+                copied = base[exact.clamp(min=0)].to(mat.device, mat.dtype)
+                out[name] = torch.where((exact >= 0).to(mat.device).view(shape), copied, out[name])
         return out
 
     def describe(self) -> dict:

@@ -5,7 +5,8 @@ the base tokenizer into at most `max_pieces` pieces; longer decompositions are t
 Empty-string tokens are an error. Tokens the base cannot spell (nothing, or its unknown token; e.g.
 the bytes 0xC0/0xC1/0xF5-0xFF that never occur in UTF-8 and some byte-level vocabularies omit) follow
 `unknown`: "mean" (default) marks them so they get the mean base embedding and counts them, "unk"
-embeds them as the base's unknown token, "error" stops with their list. Leaves out: special tokens (they copy the base's embedding).
+embeds them as the base's unknown token, "error" stops with their list.
+Leaves out: special tokens (they copy the base's embedding).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class Pieces:
     """Tokens the base cannot spell (see `unknown` of decompose_tokens)."""
     mean_rows: torch.Tensor | None = None
     """[N] bool: rows that take the mean base embedding instead of a prediction (unknown='mean')."""
+    exact: torch.Tensor | None = None
+    """[N] base id of tokens the base vocabulary has verbatim, else -1 (copied when copy_exact is on)."""
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -64,8 +67,9 @@ def decompose_tokens(tokens: list[str], target: Tokenizer, base: Tokenizer, max_
     unk = base.token_to_id(unk_token) if unk_token else None
     if unknown not in ("mean", "unk", "error"):
         raise ValueError(f"unknown must be 'mean', 'unk' or 'error', got {unknown!r}")
-    rows, bad, mean_rows = [], [], []
+    rows, bad, mean_rows, exact = [], [], [], []
     for token in tokens:
+        exact.append(base_vocab.get(token, -1))
         if token == "":
             raise DecompositionError("the target vocabulary has an empty-string token; remove it from the tokenizer")
         row = [base_vocab[token]] if token in base_vocab else decompose(token, target, base, same_bytes)
@@ -87,4 +91,5 @@ def decompose_tokens(tokens: list[str], target: Tokenizer, base: Tokenizer, max_
     out.unknown = len(bad)
     out.mean_rows = torch.zeros(len(rows), dtype=torch.bool)
     out.mean_rows[mean_rows] = True
+    out.exact = torch.tensor(exact, dtype=torch.long)
     return out
