@@ -14,7 +14,7 @@ from tokshift.atomic import atomic_dir, atomic_file, write_json
 from tokshift.base_model import load_model
 from tokshift.corpus import read_corpus
 from tokshift.evaluate import capped_texts
-from tokshift.hypernet.loop import Trainer, TrainConfig
+from tokshift.hypernet.loop import TrainConfig, Trainer
 from tokshift.hypernet.predict import save_hypernet
 from tokshift.params import load_section
 from tokshift.plots import hypernet_png
