@@ -10,6 +10,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+import torch
+
 from tokshift.atomic import atomic_dir, atomic_file, write_json
 from tokshift.base_model import load_model
 from tokshift.corpus import read_corpus
@@ -34,6 +36,8 @@ def write_csv(path: str, rows: list[dict]) -> None:
 
 def main(args) -> None:
     cfg = load_section(args.params, "hypernet", TrainConfig)
+    if cfg.deterministic and not torch.cuda.is_available():
+        torch.use_deterministic_algorithms(True)  # CPU scatter-adds otherwise sum in thread order
     start = time.time()
     docs = {lang: read_corpus(args.corpus, split="train", lang=lang).column("text").to_pylist() for lang in cfg.langs}
     for lang, texts in docs.items():

