@@ -1,9 +1,8 @@
 """Stage `evaluate`: bits per byte of the original and every transferred model (params.yaml: evaluate)."""
 
-import csv
 from pathlib import Path
 
-from tokshift.atomic import atomic_file, write_json
+from tokshift.atomic import write_csv, write_json
 from tokshift.evaluate import EvaluateConfig, evaluate_all
 from tokshift.params import load_section
 from tokshift.plots import evaluation_png
@@ -18,10 +17,7 @@ def main(args) -> None:
     for row in rows:
         metrics.setdefault(row["model"], {})[row["lang"]] = {k: row[k] for k in ("bpb", "tokens", "tokens_per_byte")}
     write_json(args.metrics, metrics)
-    with atomic_file(args.plot) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(args.plot, rows)
     evaluation_png(Path(args.plot), Path(args.png))
 
 

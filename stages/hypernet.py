@@ -4,15 +4,13 @@ Checkpoints go to --checkpoints (outside DVC's outputs, so a killed run resumes)
 hypernetwork to --out, the loss curves and the bpb-vs-step curve to plot CSVs.
 """
 
-import csv
-import logging
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
-from tokshift.atomic import atomic_dir, atomic_file, write_json
+from tokshift.atomic import atomic_dir, write_csv, write_json
 from tokshift.base_model import load_model
 from tokshift.corpus import read_corpus
 from tokshift.evaluate import capped_texts
@@ -22,16 +20,6 @@ from tokshift.params import load_section
 from tokshift.plots import hypernet_png
 from tokshift.stage import run_stage, stage_parser
 from tokshift.tokenizer_training import tokenizer_langs
-
-log = logging.getLogger("stages.hypernet")
-
-
-def write_csv(path: str, rows: list[dict]) -> None:
-    fields = list(dict.fromkeys(k for row in rows for k in row))
-    with atomic_file(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def main(args) -> None:

@@ -62,6 +62,16 @@ def _umask() -> int:
     return mask
 
 
+def write_csv(path: str | Path, rows: list[dict]) -> None:
+    """Atomically write `rows` as CSV; the header is every key, in first-seen order (plot files)."""
+    import csv
+
+    with atomic_file(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for row in rows for k in row)))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def write_json(path: str | Path, data: object) -> None:
     """Atomically write `data` as indented JSON (metrics files)."""
     with atomic_file(path) as tmp:

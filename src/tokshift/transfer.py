@@ -172,6 +172,19 @@ def new_matrix(method: str, name: str, base_mat: torch.Tensor, plan: list[list[i
     return emb.weight.detach()
 
 
+def fvt_matrices(model: PreTrainedModel, target_hf: PreTrainedTokenizerBase,
+                 base_hf: PreTrainedTokenizerBase) -> dict[str, torch.Tensor]:
+    """FVT matrices for `target_hf` on `model`, special tokens copied from the base (float32, CPU)."""
+    plan, _ = fvt_plan(target_hf.backend_tokenizer, base_hf.backend_tokenizer)
+    specials = special_map(target_hf, base_hf)
+    mats = {}
+    for name, base_mat in embedding_matrices(model).items():
+        mats[name] = apply_plan(plan, base_mat.float().cpu())
+        for tid, bid in specials.items():
+            mats[name][tid] = base_mat[bid]
+    return mats
+
+
 def transfer(model_dir: str | Path, tokenizer_dir: str | Path, method: str, out_dir: str | Path,
              seed: int = 0, train_texts: list[str] | None = None,
              hypernet_dir: str | Path | None = None) -> dict[str, float]:

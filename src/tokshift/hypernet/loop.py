@@ -185,6 +185,12 @@ class Trainer:
         self.core = self.acc.unwrap_model(self.hyper)
         self.base_tok = base_hf.backend_tokenizer
         self.specials = special_tokens(base_hf)
+        bos = base_hf.bos_token or base_hf.eos_token
+        self.start = self.specials.index(bos) if bos in self.specials else 0  # documents start with BOS (or EOS)
+        self.mask_id = self.specials.index(base_hf.mask_token) if base_hf.mask_token in self.specials else None
+        self.special_rows = torch.tensor([base_hf.convert_tokens_to_ids(t) for t in self.specials],
+                                         device=self.acc.device)
+        self.base_vocab = base_hf.get_vocab()
         self.stream = TextStream(docs, cfg, self.base_tok, self.acc.process_index, self.acc.num_processes)
         self.eval_texts = eval_texts or {}
         self.rows: list[dict] = []
@@ -225,9 +231,7 @@ class Trainer:
         lang, texts = self.stream.push(self.step)
         sample: SampledTokenizer = sample_tokenizer(self.stream.counts[lang], self.base_tok, self.specials,
                                                     self.cfg.sampler, rng)
-        bos = self.base_hf.bos_token or self.base_hf.eos_token
-        start = self.specials.index(bos) if bos in self.specials else 0  # documents start with BOS (or EOS)
-        dev = self.acc.device
+        start, dev = self.start, self.acc.device
         ids = torch.full((len(texts), self.cfg.seq_len), start, dtype=torch.long)
         mask = torch.zeros_like(ids)
         for row, enc in enumerate(sample.tokenizer.encode_batch(texts, add_special_tokens=False)):
@@ -237,14 +241,11 @@ class Trainer:
         pieces = decompose_tokens(words, sample.tokenizer, self.base_tok, self.cfg.model.max_pieces)
         with self.acc.autocast():
             pred = predict_bucketed(self.hyper, self.core, pieces)
-            special_rows = torch.tensor([self.base_hf.convert_tokens_to_ids(t) for t in self.specials], device=dev)
-            mats = {n: torch.cat([getattr(self.core, f"base_{n}")[special_rows].to(pred[n].dtype), pred[n]])
+            mats = {n: torch.cat([getattr(self.core, f"base_{n}")[self.special_rows].to(pred[n].dtype), pred[n]])
                     for n in self.core.names}
-            mask_id = self.specials.index(self.base_hf.mask_token) if self.base_hf.mask_token in self.specials else None
-            lm = lm_loss(self.model, mats, ids.to(dev), mask.to(dev), mask_id=mask_id,
+            lm = lm_loss(self.model, mats, ids.to(dev), mask.to(dev), mask_id=self.mask_id,
                          special_ids=torch.arange(sample.n_special), generator=gen)
-            base_vocab = self.base_hf.get_vocab()
-            known = [(i, base_vocab[w]) for i, w in enumerate(words) if w in base_vocab]
+            known = [(i, self.base_vocab[w]) for i, w in enumerate(words) if w in self.base_vocab]
             rows = torch.tensor([i for i, _ in known], dtype=torch.long)
             lex = lexical_loss(self.core, pred, rows, torch.tensor([b for _, b in known], dtype=torch.long))
         loss = lm + self.cfg.lexical_weight * lex
@@ -271,7 +272,7 @@ class Trainer:
         """bpb of each eval tokenizer's valid text with hypernetwork (or FVT) embeddings; main process only."""
         from tokshift.evaluate import ScoreConfig, score_texts
         from tokshift.export import set_embeddings
-        from tokshift.transfer import apply_plan, embedding_matrices, fvt_plan, special_map
+        from tokshift.transfer import fvt_matrices
 
         out = {}
         if not self.acc.is_main_process or not self.eval_texts:
@@ -281,13 +282,7 @@ class Trainer:
         for tok_dir, by_lang in self.eval_texts.items():
             target = AutoTokenizer.from_pretrained(tok_dir)
             if fvt:
-                plan, _ = fvt_plan(target.backend_tokenizer, self.base_tok)
-                specials = special_map(target, self.base_hf)
-                mats = {}
-                for name, mat in embedding_matrices(self.model).items():
-                    mats[name] = apply_plan(plan, mat.float().cpu())
-                    for tid, bid in specials.items():
-                        mats[name][tid] = mat[bid]
+                mats = fvt_matrices(self.model, target, self.base_hf)
             else:
                 mats, _ = tokenizer_matrices(self.core, target, self.base_hf, self.cfg.embed_batch_tokens)
             set_embeddings(self.eval_model, {k: v.to(self.acc.device) for k, v in mats.items()}, target)

@@ -11,7 +11,6 @@ Leaves out: BPE-style samples (the paper's choice of Unigram keeps sampling chea
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from tokenizers import Tokenizer, models
 from tokenizers.pre_tokenizers import ByteLevel
 
 from tokshift.params import check
+from tokshift.transfer import is_byte_level
 
 
 @dataclass
@@ -49,6 +49,7 @@ class SubstringCounts:
 
     def __init__(self, base: Tokenizer, max_chars: int):
         self.pre, self.norm = base.pre_tokenizer, base.normalizer
+        self.byte_level = is_byte_level(base)  # all 256 byte symbols go into every sample
         self.max_chars = max_chars
         self.counts: Counter[str] = Counter()
 
@@ -94,9 +95,8 @@ def sample_tokenizer(counts: SubstringCounts, base: Tokenizer, specials: list[st
     multi = np.flatnonzero(lengths > 1)
     top = multi[np.argsort(-noisy[multi], kind="stable")[:k]]
     singles = {strings[i]: noisy[i] for i in np.flatnonzero(lengths == 1)}
-    byte_level = "ByteLevel" in json.dumps(json.loads(base.to_str()).get("pre_tokenizer"))
     floor = float(noisy.min()) - 10.0 if len(noisy) else 0.0
-    if byte_level:  # every byte symbol, so any text is encodable
+    if counts.byte_level:  # every byte symbol, so any text is encodable
         for ch in ByteLevel.alphabet():
             singles.setdefault(ch, floor)
     pieces = [(s, float(v)) for s, v in sorted(singles.items())] + [(strings[i], float(noisy[i])) for i in top]
