@@ -45,7 +45,7 @@ def main(args) -> None:
     lm_rows = [r for r in rows if r["lang"]]
     tail = lm_rows[-max(1, len(lm_rows) // 10):]
     with atomic_dir(args.out) as tmp:
-        save_hypernet(trainer.core, tmp, trainer.fingerprint, {"steps": trainer.step, "train": asdict(cfg)})
+        save_hypernet(trainer.final, tmp, trainer.fingerprint, {"steps": trainer.step, "train": asdict(cfg)})
     write_csv(args.curve, rows)
     if trainer.bpb_rows:
         write_csv(args.bpb_curve, trainer.bpb_rows)

@@ -15,7 +15,7 @@ from conftest import ROOT
 from safetensors.torch import load_file
 
 PARAMS = {"hypernet": {
-    "steps": 6, "batch_size": 2, "seq_len": 16, "langs": ["de", "ja"], "lr": 0.01, "warmup_steps": 1,
+    "steps": 6, "batch_size": 2, "seq_len": 16, "langs": ["de", "ja"], "lr": 0.01, "warmup_steps": 1, "ema_decay": 0.5,
     "identity_steps": 1, "identity_batch": 16, "checkpoint_every": 2, "eval_every": 3, "eval_max_bytes": 300,
     "model": {"n_layers": 1, "hidden": 16, "n_heads": 2},
     "sampler": {"vocab_min": 20, "vocab_max": 40, "cache_texts": 6, "max_piece_chars": 6}}}
@@ -58,6 +58,17 @@ def test_stage_writes_hypernetwork_curves_and_metrics(reference):
     assert abs(float(step0[1]) - float(step0[2])) < 1e-3, "the untrained hypernetwork scores like FVT"
     assert (reference / "bpb.png").read_bytes()[:4] == b"\x89PNG"
     assert load_file(str(reference / "out" / "hypernet.safetensors"))
+
+
+def test_saved_network_is_the_weight_average(reference):
+    """With ema_decay the stage saves the moving average (kept in every checkpoint), not the last iterate."""
+    last = next(next((reference / "ckpt").iterdir()).glob("step-000006"))
+    saved, ema, raw = (load_file(str(p)) for p in (reference / "out" / "hypernet.safetensors",
+                                                    last / "ema" / "hypernet.safetensors", last / "hypernet.safetensors"))
+    assert all((saved[k] == ema[k]).all() for k in saved)
+    head = [k for k in saved if k.startswith("heads.")][0]
+    assert not (saved[head] == raw[head]).all()
+    assert saved[head].norm() < raw[head].norm(), "the average starts at the zero-initialised heads"
 
 
 def test_resume_after_kill_is_exact(reference, tiny_models, corpus_file, tokenizers_dir, tmp_path):

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 from transformers import AutoTokenizer, get_cosine_schedule_with_warmup
 
@@ -65,6 +66,10 @@ class TrainConfig:
     """Linear warmup steps before the cosine decay to 0."""
     grad_clip: float = 1.0
     """Max gradient norm."""
+    ema_decay: float = 0.0
+    """Decay of an exponential moving average of the weights (0 = off). The average starts at the initial,
+    FVT-equivalent network and is what gets evaluated and saved: it damps the step-to-step noise of small
+    single-language batches (each step sees one sampled tokenizer on ~1k tokens)."""
     lexical_weight: float = 0.5
     """Weight of the lexical loss (MSE to base embeddings of tokens the base vocabulary has)."""
     identity_steps: int = 0
@@ -100,6 +105,7 @@ class TrainConfig:
             check(getattr(self, name) > 0, name, f"must be > 0, got {getattr(self, name)}")
         check(self.seq_len >= 2, "seq_len", f"must be >= 2, got {self.seq_len}")
         check(self.lr > 0, "lr", f"must be > 0, got {self.lr}")
+        check(0.0 <= self.ema_decay < 1.0, "ema_decay", f"must be in [0, 1), got {self.ema_decay}")
         check(bool(self.langs), "langs", "must name at least one language")
         check(0 <= self.identity_steps <= self.steps, "identity_steps",
               f"must be in [0, steps], got {self.identity_steps}")
@@ -183,6 +189,10 @@ class Trainer:
         self.sched = get_cosine_schedule_with_warmup(opt, cfg.warmup_steps, cfg.steps)
         self.hyper, self.opt = self.acc.prepare(core, opt)
         self.core = self.acc.unwrap_model(self.hyper)
+        self.ema = None
+        if cfg.ema_decay:
+            self.ema = AveragedModel(self.core, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay))
+            self.ema.update_parameters(self.core)  # the average starts at the initial network
         self.base_tok = base_hf.backend_tokenizer
         self.specials = special_tokens(base_hf)
         bos = base_hf.bos_token or base_hf.eos_token
@@ -197,11 +207,19 @@ class Trainer:
         self.bpb_rows: list[dict] = []
         self.step = 0
 
+    @property
+    def final(self) -> Hypernetwork:
+        """The network that is evaluated and saved: the weight average when ema_decay is on."""
+        return self.ema.module if self.ema is not None else self.core
+
     # --- checkpoints -------------------------------------------------------------------------------
     def save_checkpoint(self, root: Path) -> None:
         if self.acc.is_main_process:
             with atomic_dir(root / f"step-{self.step:06d}") as tmp:
                 save_hypernet(self.core, tmp, self.fingerprint)
+                if self.ema is not None:
+                    (tmp / "ema").mkdir()
+                    save_hypernet(self.ema.module, tmp / "ema", self.fingerprint)
                 torch.save({"optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict()},
                            tmp / "optim.pt")
                 state = {"step": self.step, "rows": self.rows, "bpb_rows": self.bpb_rows,
@@ -220,6 +238,10 @@ class Trainer:
             raise CheckpointMismatchError(f"checkpoint {folder} has hypernetwork config {saved}, this run "
                                           f"{asdict(self.cfg.model)}; use a fresh checkpoint folder")
         load_weights(self.core, folder / "hypernet.safetensors", "this run's hypernetwork", str(self.acc.device))
+        if self.ema is not None:
+            load_weights(self.ema.module, folder / "ema" / "hypernet.safetensors", "this run's weight average",
+                         str(self.acc.device))
+            self.ema.n_averaged.fill_(state["step"] + 1)
         optim = torch.load(folder / "optim.pt", weights_only=True, map_location=self.acc.device)
         self.opt.load_state_dict(optim["optimizer"])
         self.sched.load_state_dict(optim["scheduler"])
@@ -266,6 +288,8 @@ class Trainer:
         self.opt.step()
         self.sched.step()
         self.opt.zero_grad(set_to_none=True)
+        if self.ema is not None:
+            self.ema.update_parameters(self.core)
 
     # --- evaluation ----------------------------------------------------------------------------------
     def evaluate(self, fvt: bool = False) -> dict[str, float]:
@@ -284,7 +308,7 @@ class Trainer:
             if fvt:
                 mats = fvt_matrices(self.model, target, self.base_hf)
             else:
-                mats, _ = tokenizer_matrices(self.core, target, self.base_hf, self.cfg.embed_batch_tokens)
+                mats, _ = tokenizer_matrices(self.final, target, self.base_hf, self.cfg.embed_batch_tokens)
             set_embeddings(self.eval_model, {k: v.to(self.acc.device) for k, v in mats.items()}, target)
             nll = n_bytes = 0.0
             for lang, texts in by_lang.items():
