@@ -63,8 +63,9 @@ def test_stage_writes_hypernetwork_curves_and_metrics(reference):
 def test_saved_network_is_the_weight_average(reference):
     """With ema_decay the stage saves the moving average (kept in every checkpoint), not the last iterate."""
     last = next(next((reference / "ckpt").iterdir()).glob("step-000006"))
-    saved, ema, raw = (load_file(str(p)) for p in (reference / "out" / "hypernet.safetensors",
-                                                    last / "ema" / "hypernet.safetensors", last / "hypernet.safetensors"))
+    files = (reference / "out" / "hypernet.safetensors", last / "ema" / "hypernet.safetensors",
+             last / "hypernet.safetensors")
+    saved, ema, raw = (load_file(str(p)) for p in files)
     assert all((saved[k] == ema[k]).all() for k in saved)
     head = [k for k in saved if k.startswith("heads.")][0]
     assert not (saved[head] == raw[head]).all()
