@@ -99,3 +99,60 @@ def test_bad_input(base):
     # Whitespace and control characters only: handled, still exact.
     batch = dynamic_tokenize([" \t\n\x00 ", ""], base, MergeConfig(min_count=1))
     assert b"".join(token_bytes(t, base) for t in batch.tokens[0]) == b" \t\n\x00 " and batch.tokens[1] == []
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_models):
+    import torch
+
+    from tokshift.base_model import load_model
+    from tokshift.hypernet.model import HypernetConfig, Hypernetwork
+    from tokshift.transfer import embedding_matrices
+
+    model, tok = load_model(str(tiny_models["llama-tied"]))
+    torch.manual_seed(0)
+    hyper = Hypernetwork(HypernetConfig(n_layers=1, hidden=16, n_heads=2, max_pieces=5), embedding_matrices(model))
+    return model, tok, hyper
+
+
+def test_prefix_with_no_merges_scores_like_the_model(tiny, base):
+    import math
+
+    import torch
+    import torch.nn.functional as F
+
+    from tokshift.dynamic_embed import DynamicEmbedder, continuation_bits
+
+    model, tok, hyper = tiny
+    prefix, cont = "Das Haus am See ist", " ein schönes Haus."
+    cont_ids = base.encode(cont, add_special_tokens=False).ids
+    batch = dynamic_tokenize([prefix], base, MergeConfig(budget=0))
+    bits = continuation_bits(model, DynamicEmbedder(model, hyper, base), batch, [cont_ids], tok.bos_token_id)[0]
+    ids = torch.tensor([[tok.bos_token_id, *base.encode(prefix, add_special_tokens=False).ids, *cont_ids]])
+    logits = model(input_ids=ids).logits[0]
+    n = len(cont_ids)
+    expected = F.cross_entropy(logits[-n - 1:-1], ids[0, -n:], reduction="sum").item() / math.log(2)
+    assert bits == pytest.approx(expected, rel=1e-5)
+
+
+def test_merged_tokens_come_from_the_hypernetwork_through_the_cache(tiny, base):
+    import torch
+
+    from tokshift.dynamic_embed import DynamicEmbedder
+
+    model, _, hyper = tiny
+    texts = ["Haushalt Haushalt Haushalt"] * 2
+    batch = dynamic_tokenize(texts, base, MergeConfig(budget=100, max_pieces=5))
+    emb = DynamicEmbedder(model, hyper, base, cache_size=10)
+    merged = [t for t in batch.tokens[0] if len(t) > 1]
+    assert merged
+    rows = emb.rows(merged)
+    table = model.get_input_embeddings().weight
+    for tok, row in zip(merged, rows, strict=True):  # the untrained hypernetwork is FVT: the mean of the pieces
+        pieces = [t.id for t in base.model.tokenize(token_string(tok, base))]
+        assert torch.allclose(row, table[pieces].mean(0), atol=1e-5)
+    assert emb.stats.misses == len({token_string(t, base) for t in merged})
+    emb.rows(merged)
+    assert emb.stats.hits >= len(merged) and 0 < emb.stats.hit_rate < 1
+    with pytest.raises(ValueError, match="cache_size"):
+        DynamicEmbedder(model, hyper, base, cache_size=-1)
