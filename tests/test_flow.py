@@ -35,6 +35,8 @@ def tiny_params(base_model: Path) -> dict:
                      "eval_tokenizers": ["storage/tokenizers/de-bpe-300"],
                      "model": {"n_layers": 1, "hidden": 16, "n_heads": 2},
                      "sampler": {"vocab_min": 20, "vocab_max": 40, "cache_texts": 6, "max_piece_chars": 6}},
+        "dynamic_eval": {"langs": ["de"], "docs": 4, "prefix_tokens": 24, "continuation_tokens": 8,
+                         "min_prefix_tokens": 8, "budgets": [0, 5]},
         "evaluate": {"langs": ["de"], "max_bytes_per_lang": 2000,
                      "score": {"window": 64, "stride": 48, "batch_tokens": 512}},
     }
@@ -120,12 +122,15 @@ def test_flow_runs_pipeline_and_publishes(project):
     assert set(evaluated) == {"original/original", "de-bpe-300/fvt", "de-bpe-300/mean", "de-bpe-300/hypernet"}
     assert "Running stage 'hypernet'" in log and "Running stage 'transfer_hypernet@de-bpe-300'" in log
     assert all(v["de"]["bpb"] > 0 for v in evaluated.values())
+    dynamic = json.loads((project / "metrics" / "dynamic_eval.json").read_text())
+    assert "Running stage 'dynamic_eval'" in log and set(dynamic["de"]) == {"0", "5"}
+    assert dynamic["de"]["0"]["bpb_change"] == 0.0 and dynamic["de"]["5"]["reduction"] > 0
 
     # The evaluation plot renders with the vega builds inlined: no CDN, so it works offline.
     subprocess.run(["dvc", "plots", "show", "--out", "dvc_plots"], cwd=project, check=True, capture_output=True)
     page = (project / "dvc_plots" / "index.html").read_text(encoding="utf-8")
     assert "vega-embed" in page and "bits per byte" in page and "tokens for the same test bytes" in page
-    assert "https://cdn" not in page and "de-bpe-300/fvt" in page
+    assert "https://cdn" not in page and "de-bpe-300/fvt" in page and "dynamic prefixes" in page
 
     assert artifacts, "the metrics table artifact was not published"
     assert any("tokens_per_word" in str(a.data) for a in artifacts)

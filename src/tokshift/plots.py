@@ -111,3 +111,28 @@ def hypernet_png(curve_csv: Path, out: Path) -> Path:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
     return out
+
+
+def dynamic_png(rows_csv: Path, out: Path) -> Path:
+    """Prefix token reduction vs continuation bpb change, one line per language over the merge budgets."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with rows_csv.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for i, lang in enumerate(dict.fromkeys(r["lang"] for r in rows)):
+        mine = sorted((r for r in rows if r["lang"] == lang), key=lambda r: int(r["budget"]))
+        ax.plot([100 * float(r["reduction"]) for r in mine], [100 * float(r["bpb_change"]) for r in mine],
+                color=f"C{i}", marker="o", label=lang)
+    ax.axhline(0.0, color="grey", linewidth=0.8)
+    ax.set_xlabel("prefix tokens removed by dynamic merges (%)")
+    ax.set_ylabel("continuation bits per byte change (%)")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    with atomic_file(out) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return out

@@ -1,0 +1,49 @@
+"""Stage `dynamic_eval`: continuation bpb after original vs dynamic prefixes (params.yaml: dynamic_eval)."""
+
+from pathlib import Path
+
+import torch
+
+from tokshift.atomic import write_csv, write_json
+from tokshift.base_model import load_model
+from tokshift.corpus import read_corpus
+from tokshift.dynamic_embed import DynamicEmbedder
+from tokshift.dynamic_eval import DynamicEvalConfig, evaluate_dynamic
+from tokshift.evaluate import bos_id
+from tokshift.hypernet.predict import load_hypernet
+from tokshift.params import load_section
+from tokshift.plots import dynamic_png
+from tokshift.stage import run_stage, stage_parser
+
+
+def main(args) -> None:
+    cfg = load_section(args.params, "dynamic_eval", DynamicEvalConfig)
+    texts = {}
+    for lang in cfg.langs:
+        docs = read_corpus(args.corpus, split="test", lang=lang).sort_by("doc_id").column("text").to_pylist()
+        if not docs:
+            raise ValueError(f"{args.corpus}: no test documents for '{lang}'; fix params.yaml: dynamic_eval.langs")
+        texts[lang] = docs
+    model, tok = load_model(args.model)
+    model.eval()
+    hyper = load_hypernet(args.hypernet, model)
+    embedder = DynamicEmbedder(model, hyper, tok.backend_tokenizer, cfg.cache_size)
+    with torch.no_grad():
+        rows = evaluate_dynamic(model, embedder, tok.backend_tokenizer, bos_id(tok), texts, cfg)
+    metrics = {lang: {str(r["budget"]): {k: r[k] for k in ("reduction", "continuation_bpb", "bpb_change")}
+                      for r in rows if r["lang"] == lang} for lang in cfg.langs}
+    metrics["cache_hit_rate"] = round(embedder.stats.hit_rate, 4)
+    write_json(args.metrics, metrics)
+    write_csv(args.plot, rows)
+    dynamic_png(Path(args.plot), Path(args.png))
+
+
+if __name__ == "__main__":
+    parser = stage_parser(__doc__)
+    parser.add_argument("--model", required=True, help="base model folder")
+    parser.add_argument("--hypernet", required=True, help="trained hypernetwork folder")
+    parser.add_argument("--corpus", required=True, help="corpus Parquet file")
+    parser.add_argument("--metrics", required=True, help="metrics JSON to write")
+    parser.add_argument("--plot", required=True, help="plot CSV to write (one row per language x budget)")
+    parser.add_argument("--png", required=True, help="trade-off curve PNG to write")
+    run_stage(main, parser)
