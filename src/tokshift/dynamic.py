@@ -95,25 +95,13 @@ def units(text: str, ids: list[int], word_ids: list[int | None], offsets: list[t
     return out
 
 
-def merge_units(batch_units: list[list[list[int]]], cfg: MergeConfig) -> tuple[list[list[tuple[int, ...]]], int]:
-    """BPE on a batch: per text its dynamic tokens (tuples of base ids), and the number of merges."""
-    index: dict[tuple[int, ...], int] = {}
-    words: list[list[tuple[int, ...]]] = []  # each distinct unit as its current symbols
-    freq: list[int] = []
-    layout: list[list[int]] = []  # per text, the distinct-unit index of each of its units
-    for text_units in batch_units:
-        row = []
-        for unit in text_units:
-            key = tuple(unit)
-            if key not in index:
-                index[key] = len(words)
-                words.append([(t,) for t in unit])
-                freq.append(0)
-            freq[index[key]] += 1
-            row.append(index[key])
-        layout.append(row)
+def bpe(words: list[list[tuple[int, ...]]], freq: list[int], cfg: MergeConfig, stop_at: int = -1) -> list[tuple]:
+    """BPE merges on distinct units `words` (symbols are tuples of base ids) seen `freq` times, in place.
+
+    Stops after cfg.budget merges, once the total symbol count is <= stop_at, or when no pair occurring
+    >= cfg.min_count times fits in cfg.max_pieces base ids. Returns the merged pairs in order.
+    """
     total = sum(len(w) * f for w, f in zip(words, freq, strict=True))
-    stop_at = total - int(cfg.target_reduction * total) if cfg.target_reduction else -1
 
     pairs: Counter = Counter()
     where: dict[tuple, set[int]] = defaultdict(set)
@@ -124,8 +112,8 @@ def merge_units(batch_units: list[list[list[int]]], cfg: MergeConfig) -> tuple[l
     heap = [(-n, pair) for pair, n in pairs.items() if len(pair[0]) + len(pair[1]) <= cfg.max_pieces]
     heapq.heapify(heap)
 
-    merges = 0
-    while merges < cfg.budget and heap and total > stop_at:
+    merges: list[tuple] = []
+    while len(merges) < cfg.budget and heap and total > stop_at:
         neg, pair = heapq.heappop(heap)
         if pairs.get(pair, 0) != -neg:  # stale entry: the count changed since it was pushed
             continue
@@ -159,8 +147,31 @@ def merge_units(batch_units: list[list[list[int]]], cfg: MergeConfig) -> tuple[l
                 where.pop(p, None)
             elif len(p[0]) + len(p[1]) <= cfg.max_pieces:
                 heapq.heappush(heap, (-pairs[p], p))
-        merges += 1
-    return [[s for u in row for s in words[u]] for row in layout], merges
+        merges.append(pair)
+    return merges
+
+
+def merge_units(batch_units: list[list[list[int]]], cfg: MergeConfig) -> tuple[list[list[tuple[int, ...]]], int]:
+    """BPE on a batch: per text its dynamic tokens (tuples of base ids), and the number of merges."""
+    index: dict[tuple[int, ...], int] = {}
+    words: list[list[tuple[int, ...]]] = []  # each distinct unit as its current symbols
+    freq: list[int] = []
+    layout: list[list[int]] = []  # per text, the distinct-unit index of each of its units
+    for text_units in batch_units:
+        row = []
+        for unit in text_units:
+            key = tuple(unit)
+            if key not in index:
+                index[key] = len(words)
+                words.append([(t,) for t in unit])
+                freq.append(0)
+            freq[index[key]] += 1
+            row.append(index[key])
+        layout.append(row)
+    total = sum(len(w) * f for w, f in zip(words, freq, strict=True))
+    stop_at = total - int(cfg.target_reduction * total) if cfg.target_reduction else -1
+    merges = bpe(words, freq, cfg, stop_at)
+    return [[s for u in row for s in words[u]] for row in layout], len(merges)
 
 
 def base_encode(texts: list[str], base: Tokenizer) -> list:
