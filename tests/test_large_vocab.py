@@ -35,3 +35,59 @@ def test_extended_vocabulary_keeps_growing_from_the_base(base):
     assert "ĠHaushalt" in {token_string(t, base) for t in everything} and len(everything) < 10_000
     with pytest.raises(ValueError, match="must exceed the base vocabulary"):
         extend_vocabulary(counts, base, 10)
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_models):
+    import torch
+
+    from tokshift.base_model import load_model
+    from tokshift.hypernet.model import HypernetConfig, Hypernetwork
+    from tokshift.transfer import embedding_matrices
+
+    model, _ = load_model(str(tiny_models["llama-tied"]))
+    torch.manual_seed(0)
+    return model, Hypernetwork(HypernetConfig(n_layers=1, hidden=16, n_heads=2, max_pieces=8),
+                               embedding_matrices(model))
+
+
+def test_shards_resume_and_the_index_refuses_other_embeddings(base, tiny, corpus_file, tmp_path):
+    import torch
+
+    from tokshift.corpus import read_corpus
+    from tokshift.vocab_index import (
+        IndexConfig,
+        IndexMismatchError,
+        build_index,
+        embed_extra_tokens,
+        load_index,
+        output_matrix,
+        recall_at_k,
+    )
+
+    model, hyper = tiny
+    texts = read_corpus(corpus_file, split="train", lang="de").column("text").to_pylist()
+    new = extend_vocabulary(pretoken_counts(texts, base), base, base.get_vocab_size() + 300, max_pieces=8)
+    shards = embed_extra_tokens(hyper, new, base, tmp_path / "emb", shard_size=128)
+    assert [p.name for p in shards] == ["emb-00000.safetensors", "emb-00001.safetensors", "emb-00002.safetensors"]
+    kept = shards[0].stat().st_mtime_ns
+    shards[1].unlink()  # as if killed while writing the second shard
+    assert embed_extra_tokens(hyper, new, base, tmp_path / "emb", shard_size=128) == shards
+    assert shards[1].exists() and shards[0].stat().st_mtime_ns == kept, "finished shards are not recomputed"
+
+    matrix = output_matrix(model, shards)
+    assert matrix.shape == (base.get_vocab_size() + len(new), model.config.hidden_size)
+    torch.manual_seed(0)
+    queries = torch.randn(50, matrix.shape[1])
+    build_index(matrix, IndexConfig(kind="Flat"), tmp_path / "flat")
+    assert recall_at_k(load_index(tmp_path / "flat", matrix, IndexConfig(kind="Flat")), matrix, queries, 10) == 1.0
+    meta = build_index(matrix, IndexConfig(kind="HNSW32"), tmp_path / "hnsw")
+    assert meta["rows"] == len(matrix) and meta["index_bytes"] > 0
+    assert recall_at_k(load_index(tmp_path / "hnsw", matrix, IndexConfig()), matrix, queries, 10) >= 0.9
+
+    with pytest.raises(IndexMismatchError, match="other embeddings"):
+        load_index(tmp_path / "hnsw", matrix * 1.01, IndexConfig())
+    with pytest.raises(IndexMismatchError, match="rebuild"):
+        load_index(tmp_path / "hnsw", matrix[:, :8], IndexConfig())
+    with pytest.raises(FileNotFoundError, match="dvc repro vocab_index"):
+        load_index(tmp_path / "missing", matrix, IndexConfig())

@@ -1,0 +1,136 @@
+"""Embeddings of a large vocabulary on disk, and a FAISS inner-product index over its output embeddings.
+
+Ids 0..V-1 are the base vocabulary (the model's own rows); ids V.. are the extra tokens, embedded by
+the hypernetwork in shards of `shard_size` tokens (`emb-00000.safetensors`, ...). Each shard is
+written atomically and skipped when it already exists, so an interrupted run resumes at the next
+shard, and memory stays bounded by one shard. The index records a fingerprint of the embeddings it
+was built from; loading it against other embeddings, or another width, is an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from tokenizers import Tokenizer
+from tqdm import tqdm
+
+from tokshift.atomic import atomic_file
+from tokshift.dynamic import token_string
+from tokshift.hypernet.model import Hypernetwork
+from tokshift.hypernet.pieces import pad_pieces
+from tokshift.params import check
+
+
+class IndexMismatchError(ValueError):
+    """An index built for other embeddings (or another width) than the ones it is used with."""
+
+
+@dataclass
+class IndexConfig:
+    kind: str = "HNSW32"
+    """FAISS index_factory string over inner product (e.g. HNSW32, IVF1024,Flat, Flat)."""
+    ef_search: int = 128
+    """HNSW: candidates kept while searching (higher: better recall, slower)."""
+    nprobe: int = 128
+    """IVF: lists visited per query."""
+    use_gpu: bool = True
+    """Move the index to the GPU when faiss-gpu and a GPU are there."""
+
+    def __post_init__(self) -> None:
+        check(bool(self.kind), "kind", "must name a FAISS index (e.g. HNSW32)")
+        check(self.ef_search > 0 and self.nprobe > 0, "ef_search", "ef_search and nprobe must be > 0")
+
+
+def embed_extra_tokens(hyper: Hypernetwork, tokens: list[tuple[int, ...]], base: Tokenizer, out_dir: Path,
+                       shard_size: int = 65536) -> list[Path]:
+    """Hypernetwork embeddings of `tokens` into shards under out_dir; existing shards are kept (resume)."""
+    check(shard_size > 0, "shard_size", f"must be > 0, got {shard_size}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shards = []
+    n_shards = (len(tokens) + shard_size - 1) // shard_size
+    for s in tqdm(range(n_shards), desc="embed vocabulary", unit="shard", disable=None):
+        path = out_dir / f"emb-{s:05d}.safetensors"
+        shards.append(path)
+        if path.exists():
+            continue
+        chunk = tokens[s * shard_size:(s + 1) * shard_size]
+        rows = [[t.id for t in base.model.tokenize(token_string(tok, base))] for tok in chunk]
+        pred = hyper.embed(pad_pieces(rows, hyper.cfg.max_pieces))
+        with atomic_file(path) as tmp:
+            save_file({k: v.contiguous() for k, v in pred.items()}, str(tmp))
+    return shards
+
+
+def output_matrix(model, shards: list[Path]) -> torch.Tensor:
+    """[V + extra, d] output embeddings: the model's head rows, then the shards' (output, else tied input)."""
+    head = model.get_output_embeddings().weight.detach().float().cpu()
+    parts = [head]
+    for path in shards:
+        mats = load_file(str(path))
+        parts.append(mats.get("output", mats["input"]))
+    return torch.cat(parts)
+
+
+def fingerprint(matrix: torch.Tensor) -> str:
+    return hashlib.sha256(matrix.contiguous().numpy().tobytes()).hexdigest()[:16]
+
+
+def build_index(matrix: torch.Tensor, cfg: IndexConfig, folder: Path) -> dict:
+    """FAISS index over `matrix` rows (inner product) into folder/index.faiss + index.json; returns its facts."""
+    import faiss
+
+    data = matrix.float().contiguous().numpy()
+    start = time.perf_counter()
+    index = faiss.index_factory(data.shape[1], cfg.kind, faiss.METRIC_INNER_PRODUCT)
+    if not index.is_trained:
+        index.train(data)
+    index.add(data)
+    seconds = time.perf_counter() - start
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_file(folder / "index.faiss") as tmp:
+        faiss.write_index(index, str(tmp))
+    meta = {"kind": cfg.kind, "rows": int(data.shape[0]), "dim": int(data.shape[1]),
+            "embeddings_sha256": fingerprint(matrix), "build_seconds": round(seconds, 2),
+            "index_bytes": (folder / "index.faiss").stat().st_size}
+    with atomic_file(folder / "index.json") as tmp:
+        tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return meta
+
+
+def load_index(folder: Path, matrix: torch.Tensor, cfg: IndexConfig):
+    """The index in `folder`, checked against `matrix`, set up for search (on the GPU when asked and present)."""
+    import faiss
+
+    meta_file, index_file = folder / "index.json", folder / "index.faiss"
+    if not meta_file.is_file() or not index_file.is_file():
+        raise FileNotFoundError(f"{folder}: no vocabulary index (needs index.faiss and index.json); "
+                                "run `dvc repro vocab_index` first")
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    if meta["dim"] != matrix.shape[1] or meta["rows"] != matrix.shape[0]:
+        raise IndexMismatchError(f"{folder}: index has {meta['rows']} x {meta['dim']}, the embeddings "
+                                 f"{matrix.shape[0]} x {matrix.shape[1]}: built for other embeddings; rebuild it")
+    if meta["embeddings_sha256"] != fingerprint(matrix):
+        raise IndexMismatchError(f"{folder}: index was built from other embeddings (fingerprint "
+                                 f"{meta['embeddings_sha256']} vs {fingerprint(matrix)}); rebuild it")
+    index = faiss.read_index(str(index_file))
+    if "HNSW" in cfg.kind:
+        faiss.ParameterSpace().set_index_parameter(index, "efSearch", cfg.ef_search)
+    if "IVF" in cfg.kind:
+        faiss.ParameterSpace().set_index_parameter(index, "nprobe", cfg.nprobe)
+    if cfg.use_gpu and hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0:
+        index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
+    return index
+
+
+def recall_at_k(index, matrix: torch.Tensor, queries: torch.Tensor, k: int) -> float:
+    """Mean share of the exact top-k (by inner product) that the index returns in its top-k."""
+    exact = torch.topk(queries.float() @ matrix.float().T, k, dim=1).indices.numpy()
+    _, found = index.search(np.ascontiguousarray(queries.float().numpy()), k)
+    return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(exact, found, strict=True)]))
