@@ -1,0 +1,134 @@
+"""Generation over a large vocabulary: longest-prefix-match prompts, ANN output layer.
+
+A prompt is split into the base tokenizer's pretokens (special tokens stay whole) and each pretoken
+is cut greedily into the longest tokens of the large vocabulary (every byte is a base token, so
+this always succeeds). At each generation step the last hidden state queries the FAISS index for
+the top-k rows of the output matrix; those k are scored exactly and one is chosen (greedy or
+sampled); its input embedding (the model's row, or the hypernetwork's for an extra token) is fed back.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+from tokenizers import Tokenizer
+from transformers import PreTrainedModel
+
+from tokshift.dynamic import base_encode, token_bytes
+
+
+@dataclass
+class LargeVocab:
+    base: Tokenizer
+    extra: list[tuple[int, ...]]
+    """Extra tokens after the base vocabulary, as runs of base ids."""
+    extra_input: torch.Tensor
+    """[len(extra), d] input embeddings of the extra tokens."""
+    lookup: dict[str, int] = field(default_factory=dict)
+    max_chars: int = 1
+
+    def __post_init__(self) -> None:
+        vocab = self.base.get_vocab(with_added_tokens=True)
+        self.base_size = self.base.get_vocab_size(with_added_tokens=True)
+        self.lookup = dict(vocab)
+        for i, tok in enumerate(self.extra):
+            self.lookup.setdefault("".join(self.base.id_to_token(t) for t in tok), self.base_size + i)
+        self.max_chars = max(len(s) for s in self.lookup)
+        self.special = {i for i, t in self.base.get_added_tokens_decoder().items() if t.special}
+
+    @classmethod
+    def load(cls, base: Tokenizer, tokens: list[list[int]], shards: list[Path]) -> LargeVocab:
+        rows = [load_file(str(p))["input"] for p in shards]
+        extra_input = torch.cat(rows) if rows else torch.empty(0)
+        return cls(base, [tuple(t) for t in tokens], extra_input)
+
+    def __len__(self) -> int:
+        return self.base_size + len(self.extra)
+
+    def encode(self, text: str) -> list[int]:
+        """Large-vocabulary ids of `text`: longest match inside each base pretoken."""
+        enc = base_encode([text], self.base)[0]
+        out, i = [], 0
+        ids, words = enc.ids, enc.word_ids
+        while i < len(ids):
+            j = i + 1
+            while j < len(ids) and words[j] == words[i] and ids[j] not in self.special and ids[i] not in self.special:
+                j += 1
+            piece = "".join(self.base.id_to_token(t) for t in ids[i:j])
+            pos = 0
+            while pos < len(piece):
+                for end in range(min(len(piece), pos + self.max_chars), pos, -1):
+                    tid = self.lookup.get(piece[pos:end])
+                    if tid is not None:
+                        out.append(tid)
+                        pos = end
+                        break
+                else:  # not reachable with a byte-level base; kept as a clear failure
+                    raise ValueError(f"no vocabulary entry spells {piece[pos:pos + 10]!r}")
+            i = j
+        return out
+
+    def token_bytes(self, tid: int) -> bytes:
+        return token_bytes((tid,) if tid < self.base_size else self.extra[tid - self.base_size], self.base)
+
+    def input_rows(self, model: PreTrainedModel, ids: list[int]) -> torch.Tensor:
+        table = model.get_input_embeddings().weight
+        rows = [table[i] if i < self.base_size else self.extra_input[i - self.base_size].to(table)
+                for i in ids]
+        return torch.stack(rows)
+
+
+@dataclass
+class Generation:
+    text: str
+    ids: list[int]
+    ann_seconds: float
+    """Time spent in the output layer (index search + exact rescoring of the candidates)."""
+    steps: int
+
+
+@torch.no_grad()
+def generate(model: PreTrainedModel, vocab: LargeVocab, index, output: torch.Tensor, prompt: str,
+             start_id: int, max_new_tokens: int = 32, k: int = 20, temperature: float = 0.0,
+             seed: int = 0, stop_ids: set[int] | None = None) -> Generation:
+    """Continue `prompt` over the large vocabulary; temperature 0 is greedy among the k candidates."""
+    if not any(c.isprintable() and not c.isspace() for c in prompt):
+        raise ValueError("the prompt is empty or only whitespace/control characters; give it some text")
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    gen = torch.Generator().manual_seed(seed)
+    ids = [start_id, *vocab.encode(prompt)]
+    embeds = vocab.input_rows(model, ids)[None]
+    backbone = model.base_model
+    # Newer transformers name the KV cache `cache`, older ones `past_key_values`.
+    cache_arg = "cache" if "cache" in inspect.signature(backbone.forward).parameters else "past_key_values"
+    out = backbone(inputs_embeds=embeds, use_cache=True)
+    past, new, ann = getattr(out, cache_arg), [], 0.0
+    bias = getattr(model.get_output_embeddings(), "bias", None)
+    for _ in range(max_new_tokens):
+        h = out.last_hidden_state[0, -1].float()
+        start = time.perf_counter()
+        _, cand = index.search(np.ascontiguousarray(h[None].cpu().numpy()), k)
+        cand = torch.from_numpy(cand[0][cand[0] >= 0]).long()
+        scores = output[cand] @ h.cpu()
+        if bias is not None:
+            scores = scores + torch.cat([bias.float().cpu(), torch.zeros(len(output) - len(bias))])[cand]
+        if temperature > 0:
+            pick = int(torch.multinomial(torch.softmax(scores / temperature, 0), 1, generator=gen))
+        else:
+            pick = int(torch.argmax(scores))
+        ann += time.perf_counter() - start
+        tid = int(cand[pick])
+        new.append(tid)
+        if stop_ids and tid in stop_ids:
+            break
+        out = backbone(inputs_embeds=vocab.input_rows(model, [tid])[None], use_cache=True, **{cache_arg: past})
+        past = getattr(out, cache_arg)
+    text = b"".join(vocab.token_bytes(t) for t in new).decode("utf-8", errors="replace")
+    return Generation(text=text, ids=new, ann_seconds=ann, steps=len(new))
