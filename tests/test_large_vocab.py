@@ -121,6 +121,9 @@ def test_longest_match_and_generation_with_the_index(base, tiny, corpus_file, tm
     embeds = vocab.input_rows(model, [0, *vocab.encode(prompt)])[None]
     h = model.base_model(inputs_embeds=embeds).last_hidden_state[0, -1]
     assert result.ids[0] == int(torch.argmax(matrix @ h))
+    again = vocab.input_rows(model, [0, *vocab.encode(prompt), result.ids[0]])[None]  # no KV cache
+    h2 = model.base_model(inputs_embeds=again).last_hidden_state[0, -1]
+    assert result.ids[1] == int(torch.argmax(matrix @ h2)), "the cached step sees the token it was fed"
     sampled = generate(model, vocab, index, matrix, prompt, start_id=0, max_new_tokens=5, temperature=1.0, seed=3)
     assert sampled.ids == generate(model, vocab, index, matrix, prompt, start_id=0, max_new_tokens=5,
                                    temperature=1.0, seed=3).ids, "seeded sampling repeats"
