@@ -79,8 +79,11 @@ def test_shards_resume_and_the_index_refuses_other_embeddings(base, tiny, corpus
     assert matrix.shape == (base.get_vocab_size() + len(new), model.config.hidden_size)
     torch.manual_seed(0)
     queries = torch.randn(50, matrix.shape[1])
-    build_index(matrix, IndexConfig(kind="Flat"), tmp_path / "flat")
-    assert recall_at_k(load_index(tmp_path / "flat", matrix, IndexConfig(kind="Flat")), matrix, queries, 10) == 1.0
+    exact = IndexConfig(kind="Flat", mips_to_l2=False)
+    build_index(matrix, exact, tmp_path / "flat")
+    assert recall_at_k(load_index(tmp_path / "flat", matrix, exact), matrix, queries, 10) == 1.0
+    build_index(matrix, IndexConfig(kind="Flat"), tmp_path / "flat-l2")  # inner product as L2: same order
+    assert recall_at_k(load_index(tmp_path / "flat-l2", matrix, IndexConfig(kind="Flat")), matrix, queries, 10) > 0.99
     meta = build_index(matrix, IndexConfig(kind="HNSW32"), tmp_path / "hnsw")
     assert meta["rows"] == len(matrix) and meta["index_bytes"] > 0
     assert recall_at_k(load_index(tmp_path / "hnsw", matrix, IndexConfig()), matrix, queries, 10) >= 0.9
@@ -112,8 +115,9 @@ def test_longest_match_and_generation_with_the_index(base, tiny, corpus_file, tm
     assert base.token_to_id("<|im_end|>") in ids, "special tokens stay whole"
 
     matrix = output_matrix(model, shards)
-    build_index(matrix, IndexConfig(kind="Flat"), tmp_path / "idx")
-    index = load_index(tmp_path / "idx", matrix, IndexConfig(kind="Flat"))
+    exact = IndexConfig(kind="Flat", mips_to_l2=False)
+    build_index(matrix, exact, tmp_path / "idx")
+    index = load_index(tmp_path / "idx", matrix, exact)
     prompt = texts[1][:80]
     result = generate(model, vocab, index, matrix, prompt, start_id=0, max_new_tokens=5, k=20)
     assert result.steps == 5 and len(result.ids) == 5

@@ -1,4 +1,4 @@
-"""The `tokshift` command line: `sql`, `transfer`, `export` and `evaluate` on pipeline outputs or any model.
+"""The `tokshift` command line: `sql`, `transfer`, `export`, `evaluate`, `generate` on pipeline outputs or any model.
 
 Pipeline stages run through `dvc repro` (see `stages/`); this entry point holds the commands a
 user types on their outputs.
@@ -49,6 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--bf16", action="store_true", help="save weights in bfloat16 (half the disk)")
     e.add_argument("--metrics", default="metrics/evaluate.json",
                    help="evaluation metrics whose entry for this model goes into the model card (if present)")
+    g = sub.add_parser("generate", help="generate with a large vocabulary through its FAISS index")
+    g.add_argument("prompt", help="text to continue")
+    g.add_argument("--model", default="storage/models/base", help="base model folder")
+    g.add_argument("--vocab-index", default="storage/vocab_index", help="vocab_index stage output folder")
+    g.add_argument("--max-new-tokens", type=int, default=32)
+    g.add_argument("--k", type=int, default=20, help="candidates taken from the index per step")
+    g.add_argument("--temperature", type=float, default=0.0, help="0: greedy among the candidates")
+    g.add_argument("--seed", type=int, default=0)
     v = sub.add_parser("evaluate", help="bits per byte of causal LMs on UTF-8 text files")
     v.add_argument("--model", action="append", required=True, help="model folder (repeat for several)")
     v.add_argument("--text", action="append", required=True, help="UTF-8 text file (repeat for several)")
@@ -117,6 +125,23 @@ def run_evaluate(args: argparse.Namespace) -> None:
         write_json(args.json, rows)
 
 
+def run_generate(args: argparse.Namespace) -> None:
+    from tokshift.base_model import load_model
+    from tokshift.evaluate import bos_id
+    from tokshift.large_generate import generate, open_large_vocab
+
+    model, tok = load_model(args.model)
+    model.eval()
+    vocab, matrix, index = open_large_vocab(args.vocab_index, model, tok.backend_tokenizer)
+    stop = {i for i in (tok.eos_token_id,) if i is not None}
+    out = generate(model, vocab, index, matrix, args.prompt, bos_id(tok), args.max_new_tokens, args.k,
+                   args.temperature, args.seed, stop)
+    print(args.prompt + out.text)
+    extra = sum(i >= vocab.base_size for i in out.ids)
+    print(f"[{out.steps} tokens from a {len(vocab):,}-token vocabulary ({extra} beyond the base), output layer "
+          f"{1000 * out.ann_seconds / max(1, out.steps):.2f} ms/token]", file=sys.stderr)
+
+
 def run_sql(args: argparse.Namespace) -> None:
     root = args.stats or ("storage/warehouse" if args.warehouse else "storage/stats")
     con = sql.connect(root, warehouse=args.warehouse)
@@ -136,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
-        {"sql": run_sql, "transfer": run_transfer, "export": run_export, "evaluate": run_evaluate}[args.command](args)
+        commands = {"sql": run_sql, "transfer": run_transfer, "export": run_export, "evaluate": run_evaluate,
+                    "generate": run_generate}
+        commands[args.command](args)
     except (FileNotFoundError, ValueError, duckdb.Error, ModelLoadError) as err:
         print(f"tokshift {args.command}: {err}", file=sys.stderr)
         return 2

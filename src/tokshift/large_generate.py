@@ -132,3 +132,51 @@ def generate(model: PreTrainedModel, vocab: LargeVocab, index, output: torch.Ten
         past = getattr(out, cache_arg)
     text = b"".join(vocab.token_bytes(t) for t in new).decode("utf-8", errors="replace")
     return Generation(text=text, ids=new, ann_seconds=ann, steps=len(new))
+
+
+def open_large_vocab(folder: str | Path, model: PreTrainedModel, base: Tokenizer, cfg=None):
+    """(LargeVocab, output matrix, index) of a `vocab_index` folder, checked against `model`."""
+    import json
+
+    from tokshift.vocab_index import IndexConfig, IndexMismatchError, load_index, output_matrix
+
+    folder = Path(folder)
+    meta_file = folder / "vocab.json"
+    if not meta_file.is_file():
+        raise FileNotFoundError(f"{folder}: not a vocabulary index folder (no vocab.json); run `dvc repro vocab_index`")
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    if meta.get("base_vocab_size") != base.get_vocab_size(with_added_tokens=True):
+        raise IndexMismatchError(f"{folder}: built for a base vocabulary of {meta.get('base_vocab_size')} tokens, "
+                                 f"this model's has {base.get_vocab_size(with_added_tokens=True)}")
+    tokens = json.loads((folder / "tokens.json").read_text(encoding="utf-8"))
+    shards = sorted((folder / "emb").glob("emb-*.safetensors"))
+    vocab = LargeVocab.load(base, tokens, shards)
+    matrix = output_matrix(model, shards)
+    index = load_index(folder, matrix, cfg or IndexConfig(**meta.get("index", {})))
+    return vocab, matrix, index
+
+
+@torch.no_grad()
+def hidden_states(model: PreTrainedModel, vocab: LargeVocab, texts: list[str], start_id: int,
+                  window: int = 512) -> tuple[list[torch.Tensor], list[list[int]]]:
+    """Per text, the final hidden states [T, d] over [start, large-vocabulary ids] and those ids (first window)."""
+    states, all_ids = [], []
+    for text in texts:
+        ids = [start_id, *vocab.encode(text)][:window]
+        out = model.base_model(inputs_embeds=vocab.input_rows(model, ids)[None])
+        states.append(out.last_hidden_state[0].float())
+        all_ids.append(ids)
+    return states, all_ids
+
+
+def large_vocab_bits(states: list[torch.Tensor], ids: list[list[int]], matrix: torch.Tensor) -> float:
+    """Bits of the next large-vocabulary token at every position, with the exact softmax over all rows."""
+    import math
+
+    import torch.nn.functional as F
+
+    total = 0.0
+    for h, row in zip(states, ids, strict=True):
+        logits = h[:-1] @ matrix.float().T
+        total += F.cross_entropy(logits, torch.tensor(row[1:]), reduction="sum").item()
+    return total / math.log(2)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +42,9 @@ class IndexConfig:
     """IVF: lists visited per query."""
     use_gpu: bool = True
     """Move the index to the GPU when faiss-gpu and a GPU are there."""
+    mips_to_l2: bool = True
+    """Search inner products as L2 distances after appending sqrt(max_norm^2 - norm^2) to each row (0 to
+    each query): graph indexes (HNSW) find the largest inner products poorly when row norms differ."""
 
     def __post_init__(self) -> None:
         check(bool(self.kind), "kind", "must name a FAISS index (e.g. HNSW32)")
@@ -82,13 +85,35 @@ def fingerprint(matrix: torch.Tensor) -> str:
     return hashlib.sha256(matrix.contiguous().numpy().tobytes()).hexdigest()[:16]
 
 
+class VocabIndex:
+    """A FAISS index searched by inner product with the rows it was built from (queries [n, d] float32)."""
+
+    def __init__(self, index, mips_to_l2: bool):
+        self.index, self.mips_to_l2 = index, mips_to_l2
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.mips_to_l2:
+            queries = np.concatenate([queries, np.zeros((len(queries), 1), dtype=queries.dtype)], axis=1)
+        return self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+
+
+def augment(data: np.ndarray) -> np.ndarray:
+    """Rows with sqrt(max_norm^2 - norm^2) appended: L2 order to a 0-extended query = inner-product order."""
+    norms = (data.astype(np.float64) ** 2).sum(1)
+    extra = np.sqrt(np.maximum(norms.max() - norms, 0.0)).astype(np.float32)
+    return np.ascontiguousarray(np.concatenate([data, extra[:, None]], axis=1))
+
+
 def build_index(matrix: torch.Tensor, cfg: IndexConfig, folder: Path) -> dict:
     """FAISS index over `matrix` rows (inner product) into folder/index.faiss + index.json; returns its facts."""
     import faiss
 
     data = matrix.float().contiguous().numpy()
     start = time.perf_counter()
-    index = faiss.index_factory(data.shape[1], cfg.kind, faiss.METRIC_INNER_PRODUCT)
+    if cfg.mips_to_l2:
+        data = augment(data)
+    index = faiss.index_factory(data.shape[1], cfg.kind,
+                                faiss.METRIC_L2 if cfg.mips_to_l2 else faiss.METRIC_INNER_PRODUCT)
     if not index.is_trained:
         index.train(data)
     index.add(data)
@@ -96,7 +121,7 @@ def build_index(matrix: torch.Tensor, cfg: IndexConfig, folder: Path) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     with atomic_file(folder / "index.faiss") as tmp:
         faiss.write_index(index, str(tmp))
-    meta = {"kind": cfg.kind, "rows": int(data.shape[0]), "dim": int(data.shape[1]),
+    meta = {"kind": cfg.kind, "mips_to_l2": cfg.mips_to_l2, "rows": int(matrix.shape[0]), "dim": int(matrix.shape[1]),
             "embeddings_sha256": fingerprint(matrix), "build_seconds": round(seconds, 2),
             "index_bytes": (folder / "index.faiss").stat().st_size}
     with atomic_file(folder / "index.json") as tmp:
@@ -104,7 +129,7 @@ def build_index(matrix: torch.Tensor, cfg: IndexConfig, folder: Path) -> dict:
     return meta
 
 
-def load_index(folder: Path, matrix: torch.Tensor, cfg: IndexConfig):
+def load_index(folder: Path, matrix: torch.Tensor, cfg: IndexConfig) -> VocabIndex:
     """The index in `folder`, checked against `matrix`, set up for search (on the GPU when asked and present)."""
     import faiss
 
@@ -126,7 +151,7 @@ def load_index(folder: Path, matrix: torch.Tensor, cfg: IndexConfig):
         faiss.ParameterSpace().set_index_parameter(index, "nprobe", cfg.nprobe)
     if cfg.use_gpu and hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0:
         index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
-    return index
+    return VocabIndex(index, bool(meta.get("mips_to_l2", False)))
 
 
 def recall_at_k(index, matrix: torch.Tensor, queries: torch.Tensor, k: int) -> float:
@@ -134,3 +159,51 @@ def recall_at_k(index, matrix: torch.Tensor, queries: torch.Tensor, k: int) -> f
     exact = torch.topk(queries.float() @ matrix.float().T, k, dim=1).indices.numpy()
     _, found = index.search(np.ascontiguousarray(queries.float().numpy()), k)
     return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(exact, found, strict=True)]))
+
+
+def output_latency(index, matrix: torch.Tensor, queries: torch.Tensor, k: int) -> dict[str, float]:
+    """Seconds per query (one at a time, as in generation): ANN top-k + exact rescoring vs the full matmul + top-k."""
+    ann = exact = 0.0
+    mat = matrix.float()
+    for q in queries.float():
+        start = time.perf_counter()
+        _, cand = index.search(np.ascontiguousarray(q[None].numpy()), k)
+        cand = torch.from_numpy(cand[0][cand[0] >= 0]).long()
+        int(torch.argmax(mat[cand] @ q))
+        ann += time.perf_counter() - start
+        start = time.perf_counter()
+        torch.topk(mat @ q, k)
+        exact += time.perf_counter() - start
+    n = max(1, len(queries))
+    return {"ann_ms": round(1000 * ann / n, 4), "exact_ms": round(1000 * exact / n, 4),
+            "speedup": round(exact / max(ann, 1e-12), 2)}
+
+
+@dataclass
+class VocabIndexConfig:
+    size: int = 150_000
+    """Tokens of the large vocabulary, base included (preset: 1,000,000 on a GPU machine with a larger corpus)."""
+    langs: list[str] = field(default_factory=lambda: ["en", "de", "fr", "es", "ru", "el", "ja", "zh", "ko", "code"])
+    """Corpus languages (train split) the vocabulary is extended on."""
+    max_bytes_per_lang: int = 1_000_000
+    """Train-split bytes per language read for the extension (documents in id order)."""
+    min_count: int = 2
+    """A pair must occur this often in those bytes to become a token."""
+    shard_size: int = 65_536
+    """Extra tokens per embedding shard (one shard is the memory bound and the resume unit)."""
+    index: IndexConfig = field(default_factory=IndexConfig)
+    """The FAISS index over the output embeddings."""
+    k: int = 20
+    """Candidates from the index per generated token; recall@k is measured for it."""
+    queries: int = 300
+    """Real hidden states (test text) used for recall and latency."""
+    eval_langs: list[str] = field(default_factory=lambda: ["de", "ru", "ja", "code", "en", "zh"])
+    """Test-split languages for tokens per byte and bits per byte, base vs large vocabulary."""
+    eval_max_bytes: int = 3000
+    """Test bytes per language for those figures (documents cut to 1,000 bytes)."""
+
+    def __post_init__(self) -> None:
+        check(self.size > 0, "size", f"must be > 0, got {self.size}")
+        check(bool(self.langs), "langs", "must name at least one language")
+        for name in ("max_bytes_per_lang", "min_count", "shard_size", "k", "queries", "eval_max_bytes"):
+            check(getattr(self, name) > 0, name, f"must be > 0, got {getattr(self, name)}")
