@@ -37,6 +37,8 @@ def tiny_params(base_model: Path) -> dict:
                      "sampler": {"vocab_min": 20, "vocab_max": 40, "cache_texts": 6, "max_piece_chars": 6}},
         "dynamic_eval": {"langs": ["de"], "docs": 4, "prefix_tokens": 24, "continuation_tokens": 8,
                          "min_prefix_tokens": 8, "budgets": [0, 5]},
+        "vocab_index": {"size": 460, "langs": ["de", "ja"], "max_bytes_per_lang": 20000, "shard_size": 32,
+                        "index": {"kind": "Flat"}, "queries": 20, "eval_langs": ["de"], "eval_max_bytes": 500},
         "evaluate": {"langs": ["de"], "max_bytes_per_lang": 2000,
                      "score": {"window": 64, "stride": 48, "batch_tokens": 512}},
     }
@@ -125,6 +127,13 @@ def test_flow_runs_pipeline_and_publishes(project):
     dynamic = json.loads((project / "metrics" / "dynamic_eval.json").read_text())
     assert "Running stage 'dynamic_eval'" in log and set(dynamic["de"]) == {"0", "5"}
     assert dynamic["de"]["0"]["bpb_change"] == 0.0 and dynamic["de"]["5"]["reduction"] > 0
+    index = json.loads((project / "metrics" / "vocab_index.json").read_text())
+    assert "Running stage 'vocab_index'" in log and index["vocabulary"] == 460 and index["recall_at_20"] > 0.9
+    assert index["langs"]["de"]["large_tokens"] < index["langs"]["de"]["base_tokens"]
+    generated = subprocess.run([sys.executable, "-m", "tokshift.cli", "generate", "--model", "storage/models/base",
+                                "--vocab-index", "storage/vocab_index", "--max-new-tokens", "4", "Das Haus"],
+                               cwd=project, capture_output=True, text=True)
+    assert generated.returncode == 0 and generated.stdout.startswith("Das Haus"), generated.stderr[-2000:]
 
     # The evaluation plot renders with the vega builds inlined: no CDN, so it works offline.
     subprocess.run(["dvc", "plots", "show", "--out", "dvc_plots"], cwd=project, check=True, capture_output=True)

@@ -134,3 +134,11 @@ def test_longest_match_and_generation_with_the_index(base, tiny, corpus_file, tm
     for bad in ("", "  \n\t", "\x00\x01"):
         with pytest.raises(ValueError, match="only whitespace/control"):
             generate(model, vocab, index, matrix, bad, start_id=0)
+
+
+def test_generate_command_names_a_missing_index(tiny_models, tmp_path, capsys):
+    from tokshift.cli import main
+
+    assert main(["generate", "--model", str(tiny_models["llama-tied"]), "--vocab-index", str(tmp_path / "none"),
+                 "Hallo"]) == 2
+    assert "dvc repro vocab_index" in capsys.readouterr().err
