@@ -24,6 +24,7 @@ from tokshift.params import load_section
 from tokshift.stage import run_stage, stage_parser
 from tokshift.vocab_index import (
     VocabIndexConfig,
+    argmax_found,
     build_index,
     embed_extra_tokens,
     load_index,
@@ -102,6 +103,7 @@ def main(args) -> None:
         "index": {k: index_facts[k] for k in ("kind", "build_seconds", "index_bytes")},
         "embeddings_bytes": sum(s.stat().st_size for s in shards) + matrix[:len(matrix) - len(extra)].numel() * 4,
         f"recall_at_{cfg.k}": round(recall_at_k(index, matrix, pool, cfg.k), 4),
+        f"argmax_in_top_{cfg.k}": round(argmax_found(index, matrix, pool, cfg.k), 4),
         "output_layer": output_latency(index, matrix, pool, cfg.k),
         "langs": per_lang})
 

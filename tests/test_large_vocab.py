@@ -58,6 +58,7 @@ def test_shards_resume_and_the_index_refuses_other_embeddings(base, tiny, corpus
     from tokshift.vocab_index import (
         IndexConfig,
         IndexMismatchError,
+        argmax_found,
         build_index,
         embed_extra_tokens,
         load_index,
@@ -87,6 +88,7 @@ def test_shards_resume_and_the_index_refuses_other_embeddings(base, tiny, corpus
     meta = build_index(matrix, IndexConfig(kind="HNSW32"), tmp_path / "hnsw")
     assert meta["rows"] == len(matrix) and meta["index_bytes"] > 0
     assert recall_at_k(load_index(tmp_path / "hnsw", matrix, IndexConfig()), matrix, queries, 10) >= 0.9
+    assert argmax_found(load_index(tmp_path / "flat", matrix, exact), matrix, queries, 1) == 1.0
 
     with pytest.raises(IndexMismatchError, match="other embeddings"):
         load_index(tmp_path / "hnsw", matrix * 1.01, IndexConfig())

@@ -161,6 +161,13 @@ def recall_at_k(index, matrix: torch.Tensor, queries: torch.Tensor, k: int) -> f
     return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(exact, found, strict=True)]))
 
 
+def argmax_found(index, matrix: torch.Tensor, queries: torch.Tensor, k: int) -> float:
+    """Share of queries whose exact best row is among the index's top-k (then greedy decoding is exact)."""
+    best = torch.argmax(queries.float() @ matrix.float().T, dim=1).numpy()
+    _, found = index.search(np.ascontiguousarray(queries.float().numpy()), k)
+    return float(np.mean([b in set(f) for b, f in zip(best, found, strict=True)]))
+
+
 def output_latency(index, matrix: torch.Tensor, queries: torch.Tensor, k: int) -> dict[str, float]:
     """Seconds per query (one at a time, as in generation): ANN top-k + exact rescoring vs the full matmul + top-k."""
     ann = exact = 0.0
