@@ -129,7 +129,7 @@ def test_flow_runs_pipeline_and_publishes(project):
     assert dynamic["de"]["0"]["bpb_change"] == 0.0 and dynamic["de"]["5"]["reduction"] > 0
     index = json.loads((project / "metrics" / "vocab_index.json").read_text())
     assert "Running stage 'vocab_index'" in log and index["vocabulary"] == 460 and index["recall_at_20"] > 0.9
-    assert index["langs"]["de"]["large_tokens"] < index["langs"]["de"]["base_tokens"]
+    assert index["langs"]["de"]["large_tokens"] <= index["langs"]["de"]["base_tokens"]
     generated = subprocess.run([sys.executable, "-m", "tokshift.cli", "generate", "--model", "storage/models/base",
                                 "--vocab-index", "storage/vocab_index", "--max-new-tokens", "4", "Das Haus"],
                                cwd=project, capture_output=True, text=True)
