@@ -19,7 +19,7 @@ import torch
 
 from tokshift.base_model import load_model
 from tokshift.corpus import read_corpus
-from tokshift.dynamic import MergeConfig, base_encode, dynamic_tokenize, units
+from tokshift.dynamic import MergeConfig, base_encode, dynamic_tokenize, specials, units
 
 
 def plain_merges(batch_units: list[list[list[int]]], cfg: MergeConfig) -> tuple[list[list[tuple]], int]:
@@ -72,7 +72,7 @@ def main() -> None:
         if len(texts) == args.docs:
             break
     cfg = MergeConfig(budget=args.budget)
-    special = {i for i, t in base.get_added_tokens_decoder().items() if t.special}
+    special = specials(base)
 
     def best_of(fn, repeats=3):
         times = []

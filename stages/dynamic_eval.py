@@ -6,7 +6,7 @@ import torch
 
 from tokshift.atomic import write_csv, write_json
 from tokshift.base_model import load_model
-from tokshift.corpus import read_corpus
+from tokshift.corpus import split_texts
 from tokshift.dynamic_embed import DynamicEmbedder
 from tokshift.dynamic_eval import DynamicEvalConfig, evaluate_dynamic
 from tokshift.evaluate import bos_id
@@ -18,12 +18,7 @@ from tokshift.stage import run_stage, stage_parser
 
 def main(args) -> None:
     cfg = load_section(args.params, "dynamic_eval", DynamicEvalConfig)
-    texts = {}
-    for lang in cfg.langs:
-        docs = read_corpus(args.corpus, split="test", lang=lang).sort_by("doc_id").column("text").to_pylist()
-        if not docs:
-            raise ValueError(f"{args.corpus}: no test documents for '{lang}'; fix params.yaml: dynamic_eval.langs")
-        texts[lang] = docs
+    texts = {lang: split_texts(args.corpus, "test", lang, "dynamic_eval.langs") for lang in cfg.langs}
     model, tok = load_model(args.model)
     model.eval()
     hyper = load_hypernet(args.hypernet, model)

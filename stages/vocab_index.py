@@ -15,7 +15,7 @@ import torch
 
 from tokshift.atomic import atomic_dir, write_json
 from tokshift.base_model import load_model
-from tokshift.corpus import read_corpus
+from tokshift.corpus import split_texts
 from tokshift.evaluate import ScoreConfig, bos_id, capped_texts, score_texts
 from tokshift.hypernet.predict import load_hypernet
 from tokshift.large_generate import LargeVocab, hidden_states, large_vocab_bits
@@ -35,9 +35,7 @@ from tokshift.vocab_index import (
 
 
 def eval_texts(corpus: Path, lang: str, max_bytes: int) -> list[str]:
-    docs = read_corpus(corpus, split="test", lang=lang).sort_by("doc_id").column("text").to_pylist()
-    if not docs:
-        raise ValueError(f"{corpus}: no test documents for '{lang}'; fix params.yaml: vocab_index.eval_langs")
+    docs = split_texts(corpus, "test", lang, "vocab_index.eval_langs")
     cut = [d.encode("utf-8")[:1000].decode("utf-8", errors="ignore") for d in docs]
     return capped_texts([c for c in cut if c.strip()], max_bytes)
 
@@ -51,12 +49,8 @@ def main(args) -> None:
     hyper = load_hypernet(args.hypernet, model)
 
     start = time.time()
-    texts = []
-    for lang in cfg.langs:
-        docs = read_corpus(args.corpus, split="train", lang=lang).sort_by("doc_id").column("text").to_pylist()
-        if not docs:
-            raise ValueError(f"{args.corpus}: no train documents for '{lang}'; fix params.yaml: vocab_index.langs")
-        texts += capped_texts(docs, cfg.max_bytes_per_lang)
+    texts = [t for lang in cfg.langs for t in
+             capped_texts(split_texts(args.corpus, "train", lang, "vocab_index.langs"), cfg.max_bytes_per_lang)]
     extra = extend_vocabulary(pretoken_counts(texts, base), base, cfg.size, hyper.cfg.max_pieces, cfg.min_count)
     facts["extend_seconds"] = round(time.time() - start, 1)
 
@@ -79,7 +73,7 @@ def main(args) -> None:
                 "hypernet": str(args.hypernet), "index": asdict(cfg.index)}
         (tmp / "vocab.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     out = Path(args.out)
-    vocab = LargeVocab.load(base, [list(t) for t in extra], sorted((out / "emb").glob("emb-*.safetensors")))
+    vocab = LargeVocab.load(base, extra, sorted((out / "emb").glob("emb-*.safetensors")))
     index = load_index(out, matrix, cfg.index)
 
     start_id, per_lang, queries = bos_id(tok), {}, []

@@ -232,3 +232,11 @@ def read_corpus(path: str | Path, split: str | None = None, lang: str | None = N
     """Rows of the corpus Parquet, optionally of one split and/or language."""
     filters = [(k, "=", v) for k, v in (("split", split), ("lang", lang)) if v is not None]
     return pq.read_table(path, filters=filters or None)
+
+
+def split_texts(path: str | Path, split: str, lang: str, field: str) -> list[str]:
+    """Texts of one split and language in doc_id order; none is an error naming the params.yaml `field`."""
+    docs = read_corpus(path, split=split, lang=lang).sort_by("doc_id").column("text").to_pylist()
+    if not docs:
+        raise ValueError(f"{path}: no {split} documents for language '{lang}'; fix params.yaml: {field}")
+    return docs

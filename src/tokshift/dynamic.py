@@ -18,11 +18,14 @@ import heapq
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import cache
 from itertools import pairwise
 
 from tokenizers import Tokenizer
 
+from tokshift.hypernet.pieces import Pieces, pad_pieces
 from tokshift.params import check
+from tokshift.transfer import decompose, is_byte_level
 
 BOUNDARIES = ("pretoken", "word", "word_hyphen")
 # Where a new unit may start in `word` / `word_hyphen` mode: leading whitespace belongs to the word after it.
@@ -176,8 +179,6 @@ def merge_units(batch_units: list[list[list[int]]], cfg: MergeConfig) -> tuple[l
 
 def base_encode(texts: list[str], base: Tokenizer) -> list:
     """Base encodings (no added BOS/EOS) of `texts`; the base must be byte-level so tokens concatenate to the text."""
-    from tokshift.transfer import is_byte_level
-
     if not is_byte_level(base):
         raise ValueError("dynamic tokenization needs a byte-level base tokenizer (tokens that concatenate back "
                          "to the text); this base tokenizer is not byte-level")
@@ -189,14 +190,29 @@ def dynamic_tokenize(texts: list[str], base: Tokenizer, cfg: MergeConfig,
     """The dynamic tokens of a batch of texts (see the module doc)."""
     if not texts:
         raise ValueError("dynamic tokenization needs at least one text in the batch")
-    if special_ids is None:
-        special_ids = {i for i, added in base.get_added_tokens_decoder().items() if added.special}
-    special = set(special_ids)
+    special = set(special_ids) if special_ids is not None else specials(base)
     encs = base_encode(texts, base)
     batch_units = [units(text, e.ids, e.word_ids, e.offsets, special, cfg.boundary)
                    for text, e in zip(texts, encs, strict=True)]
     tokens, merges = merge_units(batch_units, cfg)
     return DynamicBatch(tokens=tokens, base_lengths=[len(e.ids) for e in encs], merges=merges)
+
+
+def specials(base: Tokenizer) -> set[int]:
+    """Ids of the base's special tokens (never merged, always a unit of their own)."""
+    return {i for i, added in base.get_added_tokens_decoder().items() if added.special}
+
+
+def spell(strings: list[str], base: Tokenizer, max_pieces: int) -> Pieces:
+    """Hypernetwork input for byte-level token strings: the base tokenizer's pieces of each, as in training."""
+    return pad_pieces([decompose(s, base, base, same_bytes=True) for s in strings], max_pieces)
+
+
+@cache
+def _byte_of_char() -> dict[str, int]:
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    return {c: b for b, c in bytes_to_unicode().items()}
 
 
 def token_string(token: tuple[int, ...], base: Tokenizer) -> str:
@@ -205,13 +221,10 @@ def token_string(token: tuple[int, ...], base: Tokenizer) -> str:
 
 
 def token_bytes(token: tuple[int, ...], base: Tokenizer) -> bytes:
-    """The exact bytes of a dynamic token; special tokens give their text."""
-    from transformers.convert_slow_tokenizer import bytes_to_unicode
-
-    to_byte = {c: b for b, c in bytes_to_unicode().items()}
+    """The exact bytes of a dynamic token; added tokens give their text."""
+    to_byte, added = _byte_of_char(), base.get_added_tokens_decoder()
     out = bytearray()
     for t in token:
         piece = base.id_to_token(t)
-        added = base.get_added_tokens_decoder().get(t)
-        out += piece.encode("utf-8") if added is not None else bytes(to_byte[c] for c in piece)
+        out += piece.encode("utf-8") if t in added else bytes(to_byte[c] for c in piece)
     return bytes(out)

@@ -19,9 +19,8 @@ import torch.nn.functional as F
 from tokenizers import Tokenizer
 from transformers import PreTrainedModel
 
-from tokshift.dynamic import DynamicBatch, token_string
+from tokshift.dynamic import DynamicBatch, spell, token_string
 from tokshift.hypernet.model import Hypernetwork
-from tokshift.hypernet.pieces import pad_pieces
 
 
 @dataclass
@@ -47,8 +46,7 @@ class DynamicEmbedder:
         self.stats = CacheStats()
 
     def _predict(self, strings: list[str]) -> list[torch.Tensor]:
-        rows = [[t.id for t in self.base.model.tokenize(s)] for s in strings]
-        pred = self.hyper.embed(pad_pieces(rows, self.hyper.cfg.max_pieces))["input"]
+        pred = self.hyper.embed(spell(strings, self.base, self.hyper.cfg.max_pieces))["input"]
         return list(pred.to(self.table.device, self.table.dtype))
 
     def rows(self, tokens: list[tuple[int, ...]]) -> torch.Tensor:

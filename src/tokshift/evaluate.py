@@ -144,15 +144,12 @@ def evaluate_all(base_dir: Path, transfer_dirs: list[Path], corpus: Path, cfg: E
     The base model is loaded once; each transfer swaps its embeddings in place.
     """
     from tokshift.base_model import load_model
-    from tokshift.corpus import read_corpus
+    from tokshift.corpus import split_texts
     from tokshift.export import apply_transfer, read_transfer
 
     texts = {}
     for lang in cfg.langs:
-        docs = read_corpus(corpus, split="test", lang=lang).sort_by("doc_id").column("text").to_pylist()
-        if not docs:
-            raise ValueError(f"{corpus}: no test documents for language '{lang}'; fix params.yaml: evaluate.langs")
-        texts[lang] = capped_texts(docs, cfg.max_bytes_per_lang)
+        texts[lang] = capped_texts(split_texts(corpus, "test", lang, "evaluate.langs"), cfg.max_bytes_per_lang)
     model, tok = load_model(str(base_dir))
     rows = []
     for t_dir in [None, *transfer_dirs]:

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import inspect
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from safetensors.torch import load_file
 from tokenizers import Tokenizer
 from transformers import PreTrainedModel
 
-from tokshift.dynamic import base_encode, token_bytes
+from tokshift.dynamic import base_encode, specials, token_bytes, token_string, units
 
 
 @dataclass
@@ -30,20 +29,17 @@ class LargeVocab:
     """Extra tokens after the base vocabulary, as runs of base ids."""
     extra_input: torch.Tensor
     """[len(extra), d] input embeddings of the extra tokens."""
-    lookup: dict[str, int] = field(default_factory=dict)
-    max_chars: int = 1
 
     def __post_init__(self) -> None:
-        vocab = self.base.get_vocab(with_added_tokens=True)
         self.base_size = self.base.get_vocab_size(with_added_tokens=True)
-        self.lookup = dict(vocab)
+        self.lookup = dict(self.base.get_vocab(with_added_tokens=True))  # byte-level string -> id
         for i, tok in enumerate(self.extra):
-            self.lookup.setdefault("".join(self.base.id_to_token(t) for t in tok), self.base_size + i)
+            self.lookup.setdefault(token_string(tok, self.base), self.base_size + i)
         self.max_chars = max(len(s) for s in self.lookup)
-        self.special = {i for i, t in self.base.get_added_tokens_decoder().items() if t.special}
+        self.special = specials(self.base)
 
     @classmethod
-    def load(cls, base: Tokenizer, tokens: list[list[int]], shards: list[Path]) -> LargeVocab:
+    def load(cls, base: Tokenizer, tokens: list, shards: list[Path]) -> LargeVocab:
         rows = [load_file(str(p))["input"] for p in shards]
         extra_input = torch.cat(rows) if rows else torch.empty(0)
         return cls(base, [tuple(t) for t in tokens], extra_input)
@@ -54,13 +50,9 @@ class LargeVocab:
     def encode(self, text: str) -> list[int]:
         """Large-vocabulary ids of `text`: longest match inside each base pretoken."""
         enc = base_encode([text], self.base)[0]
-        out, i = [], 0
-        ids, words = enc.ids, enc.word_ids
-        while i < len(ids):
-            j = i + 1
-            while j < len(ids) and words[j] == words[i] and ids[j] not in self.special and ids[i] not in self.special:
-                j += 1
-            piece = "".join(self.base.id_to_token(t) for t in ids[i:j])
+        out = []
+        for unit in units(text, enc.ids, enc.word_ids, enc.offsets, self.special, "pretoken"):
+            piece = token_string(tuple(unit), self.base)
             pos = 0
             while pos < len(piece):
                 for end in range(min(len(piece), pos + self.max_chars), pos, -1):
@@ -71,7 +63,6 @@ class LargeVocab:
                         break
                 else:  # not reachable with a byte-level base; kept as a clear failure
                     raise ValueError(f"no vocabulary entry spells {piece[pos:pos + 10]!r}")
-            i = j
         return out
 
     def token_bytes(self, tid: int) -> bytes:
@@ -111,14 +102,11 @@ def generate(model: PreTrainedModel, vocab: LargeVocab, index, output: torch.Ten
     out = backbone(inputs_embeds=embeds, use_cache=True)
     past, new, ann = getattr(out, cache_arg), [], 0.0
     bias = getattr(model.get_output_embeddings(), "bias", None)
+    if bias is not None:  # extra tokens get no bias
+        bias = torch.cat([bias.float().cpu(), torch.zeros(len(output) - len(bias))])
     for _ in range(max_new_tokens):
-        h = out.last_hidden_state[0, -1].float()
         start = time.perf_counter()
-        _, cand = index.search(np.ascontiguousarray(h[None].cpu().numpy()), k)
-        cand = torch.from_numpy(cand[0][cand[0] >= 0]).long()
-        scores = output[cand] @ h.cpu()
-        if bias is not None:
-            scores = scores + torch.cat([bias.float().cpu(), torch.zeros(len(output) - len(bias))])[cand]
+        cand, scores = index.candidates(out.last_hidden_state[0, -1], output, k, bias)
         if temperature > 0:
             pick = int(torch.multinomial(torch.softmax(scores / temperature, 0), 1, generator=gen))
         else:

@@ -14,24 +14,19 @@ from collections.abc import Iterable
 from tokenizers import Tokenizer
 from tqdm import tqdm
 
-from tokshift.dynamic import MergeConfig, base_encode, bpe, token_string
+from tokshift.dynamic import MergeConfig, base_encode, bpe, specials, token_string, units
 
 
 def pretoken_counts(texts: Iterable[str], base: Tokenizer, batch: int = 512) -> Counter:
     """Counts of the corpus's pretokens as tuples of base ids (specials and one-token pretokens left out)."""
-    special = {i for i, t in base.get_added_tokens_decoder().items() if t.special}
+    special = specials(base)
     counts: Counter = Counter()
     chunk: list[str] = []
 
     def flush() -> None:
-        for enc in base_encode(chunk, base):
-            ids, words = enc.ids, enc.word_ids
-            start = 0
-            for i in range(1, len(ids) + 1):
-                if i == len(ids) or words[i] != words[start] or ids[i] in special or ids[start] in special:
-                    if i - start > 1:
-                        counts[tuple(ids[start:i])] += 1
-                    start = i
+        for text, enc in zip(chunk, base_encode(chunk, base), strict=True):
+            counts.update(tuple(u) for u in units(text, enc.ids, enc.word_ids, enc.offsets, special, "pretoken")
+                          if len(u) > 1)
         chunk.clear()
 
     for text in tqdm(texts, desc="pretokens", unit="doc", disable=None):

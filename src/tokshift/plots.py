@@ -48,6 +48,16 @@ def offline_template(out: Path) -> Path:
     return out
 
 
+def save_png(fig, out: Path) -> Path:
+    """Write a matplotlib figure as PNG atomically and free it."""
+    import matplotlib.pyplot as plt
+
+    with atomic_file(out) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return out
+
+
 def evaluation_png(rows_csv: Path, out: Path) -> Path:
     """Grouped bars of bits per byte per language and model (original and each tokenizer x method)."""
     import matplotlib
@@ -80,10 +90,7 @@ def evaluation_png(rows_csv: Path, out: Path) -> Path:
                 labels.append(lab)
     fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False)
     fig.tight_layout(rect=(0, 0, 1, 0.9))
-    with atomic_file(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    return out
+    return save_png(fig, out)
 
 
 def hypernet_png(curve_csv: Path, out: Path) -> Path:
@@ -107,10 +114,7 @@ def hypernet_png(curve_csv: Path, out: Path) -> Path:
     ax.set_ylabel("valid bits per byte (lower is better)")
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
-    with atomic_file(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    return out
+    return save_png(fig, out)
 
 
 def dynamic_png(rows_csv: Path, out: Path) -> Path:
@@ -132,7 +136,4 @@ def dynamic_png(rows_csv: Path, out: Path) -> Path:
     ax.set_ylabel("continuation bits per byte change (%)")
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
-    with atomic_file(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    return out
+    return save_png(fig, out)

@@ -22,9 +22,8 @@ from tokenizers import Tokenizer
 from tqdm import tqdm
 
 from tokshift.atomic import atomic_file
-from tokshift.dynamic import token_string
+from tokshift.dynamic import spell, token_string
 from tokshift.hypernet.model import Hypernetwork
-from tokshift.hypernet.pieces import pad_pieces
 from tokshift.params import check
 
 
@@ -64,8 +63,7 @@ def embed_extra_tokens(hyper: Hypernetwork, tokens: list[tuple[int, ...]], base:
         if path.exists():
             continue
         chunk = tokens[s * shard_size:(s + 1) * shard_size]
-        rows = [[t.id for t in base.model.tokenize(token_string(tok, base))] for tok in chunk]
-        pred = hyper.embed(pad_pieces(rows, hyper.cfg.max_pieces))
+        pred = hyper.embed(spell([token_string(tok, base) for tok in chunk], base, hyper.cfg.max_pieces))
         with atomic_file(path) as tmp:
             save_file({k: v.contiguous() for k, v in pred.items()}, str(tmp))
     return shards
@@ -95,6 +93,14 @@ class VocabIndex:
         if self.mips_to_l2:
             queries = np.concatenate([queries, np.zeros((len(queries), 1), dtype=queries.dtype)], axis=1)
         return self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+
+    def candidates(self, query: torch.Tensor, matrix: torch.Tensor, k: int,
+                   bias: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The index's top-k rows for one query [d] and their exact scores (the ANN output layer)."""
+        _, found = self.search(query.float().cpu().numpy()[None], k)
+        cand = torch.from_numpy(found[0][found[0] >= 0]).long()
+        scores = matrix[cand].float() @ query.float().cpu()
+        return cand, scores if bias is None else scores + bias[cand]
 
 
 def augment(data: np.ndarray) -> np.ndarray:
@@ -174,9 +180,8 @@ def output_latency(index, matrix: torch.Tensor, queries: torch.Tensor, k: int) -
     mat = matrix.float()
     for q in queries.float():
         start = time.perf_counter()
-        _, cand = index.search(np.ascontiguousarray(q[None].numpy()), k)
-        cand = torch.from_numpy(cand[0][cand[0] >= 0]).long()
-        int(torch.argmax(mat[cand] @ q))
+        _, scores = index.candidates(q, mat, k)
+        int(torch.argmax(scores))
         ann += time.perf_counter() - start
         start = time.perf_counter()
         torch.topk(mat @ q, k)

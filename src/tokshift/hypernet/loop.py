@@ -15,10 +15,8 @@ import copy
 import hashlib
 import json
 import logging
-import math
 import shutil
 import time
-from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -40,7 +38,8 @@ from tokshift.hypernet.predict import (
     save_hypernet,
     tokenizer_matrices,
 )
-from tokshift.hypernet.sampler import SampledTokenizer, SamplerConfig, SubstringCounts, sample_tokenizer
+from tokshift.hypernet.sampler import SampledTokenizer, SamplerConfig, sample_tokenizer
+from tokshift.hypernet.stream import TextStream, special_tokens
 from tokshift.params import check
 
 log = logging.getLogger(__name__)
@@ -116,53 +115,6 @@ class TrainConfig:
                 "embed_batch_tokens"}
         cfg = {k: v for k, v in asdict(self).items() if k not in skip}
         return hashlib.sha256(json.dumps([cfg, fingerprint], sort_keys=True).encode()).hexdigest()[:16]
-
-
-class TextStream:
-    """Training texts as a pure function of (step, rank), and the per-language caches the sampler counts."""
-
-    def __init__(self, docs: dict[str, list[str]], cfg: TrainConfig, base, rank: int, world: int):
-        self.docs, self.cfg, self.rank, self.world = docs, cfg, rank, world
-        self.chars = cfg.text_chars or 4 * cfg.seq_len
-        self.cache = {lang: deque() for lang in docs}
-        self.counts = {lang: SubstringCounts(base, cfg.sampler.max_piece_chars) for lang in docs}
-
-    def lang(self, step: int) -> str:
-        return self.cfg.langs[(step * self.world + self.rank) % len(self.cfg.langs)]
-
-    def texts(self, step: int) -> tuple[str, list[str]]:
-        lang, rng = self.lang(step), np.random.default_rng([self.cfg.seed, step, self.rank, 1])
-        docs, out = self.docs[lang], []
-        for _ in range(self.cfg.batch_size):
-            doc = docs[int(rng.integers(len(docs)))]
-            start = int(rng.integers(max(1, len(doc) - self.chars)))
-            line = doc.find("\n", start, start + self.chars // 4)
-            start = line + 1 if line >= 0 else start  # start at a line when one is near
-            out.append(doc[start:start + self.chars])
-        return lang, out
-
-    def push(self, step: int) -> tuple[str, list[str]]:
-        """The texts of `step`, added to their language's cache (evicting the oldest)."""
-        lang, texts = self.texts(step)
-        cache, counts = self.cache[lang], self.counts[lang]
-        for text in texts:
-            if len(cache) == self.cfg.sampler.cache_texts:
-                counts.update(cache.popleft(), -1)
-            cache.append(text)
-            counts.update(text, 1)
-        return lang, texts
-
-    def replay(self, start: int) -> None:
-        """Rebuild the caches as they were before `start` (enough earlier steps to fill every cache)."""
-        span = len(self.cfg.langs) * math.ceil(self.cfg.sampler.cache_texts / self.cfg.batch_size)
-        for step in range(max(self.cfg.identity_steps, start - span), start):
-            self.push(step)
-
-
-def special_tokens(base_hf) -> list[str]:
-    out = [str(t) for t in base_hf.all_special_tokens]
-    out += [t.content for t in base_hf.added_tokens_decoder.values() if t.special and t.content not in out]
-    return out
 
 
 def predict_bucketed(hyper, core: Hypernetwork, pieces) -> dict[str, torch.Tensor]:
