@@ -1,10 +1,12 @@
 """Recall@k and per-query latency of FAISS index kinds on the real large-vocabulary output embeddings.
 
     python bench/vocab_index_kinds.py [--vocab-index storage/vocab_index] [--model storage/models/base]
-                                      [--queries 300] [--k 20] [--lang de]
+                                      [--queries 300] [--k 20] [--langs de,ja,code] [--plain-ip]
+                                      [--kinds "IVF1024,Flat@nprobe=128" "IVF1024,PQ74x4fs,RFlat@nprobe=256,k_factor=8"]
 
-Queries are the base model's final hidden states on test text (as in generation). Each kind is
-timed against the exact full matmul + top-k in the same run (the speedup column is that ratio).
+Queries are the base model's final hidden states on test text (as in generation); the whitening
+(index.whiten, on unless a kind says @whiten=0) is fitted on hidden states of train text, as in the
+stage. Each kind is timed against the exact full matmul + top-k in the same run (the speedup column is that ratio).
 """
 
 from __future__ import annotations
@@ -16,13 +18,20 @@ from pathlib import Path
 import torch
 
 from tokshift.base_model import load_model
-from tokshift.corpus import read_corpus
-from tokshift.evaluate import bos_id, capped_texts
-from tokshift.large_generate import hidden_states, open_large_vocab
+from tokshift.corpus import split_texts
+from tokshift.evaluate import bos_id, head_texts
+from tokshift.large_generate import open_large_vocab, query_states
 from tokshift.vocab_index import IndexConfig, build_index, load_index, output_latency, recall_at_k
 
-KINDS = [("HNSW32", {"ef_search": 128}), ("HNSW32", {"ef_search": 512}), ("HNSW32", {"ef_search": 2048}),
-         ("IVF1024,Flat", {"nprobe": 64}), ("IVF1024,Flat", {"nprobe": 128}), ("IVF1024,Flat", {"nprobe": 256})]
+KINDS = ["HNSW32@ef_search=128,whiten=0", "HNSW32@ef_search=128", "HNSW32@ef_search=512",
+         "IVF1024,Flat@nprobe=64,whiten=0", "IVF1024,Flat@nprobe=128,whiten=0",
+         "IVF1024,Flat@nprobe=32", "IVF1024,Flat@nprobe=64", "IVF1024,Flat@nprobe=128", "IVF1024,Flat@nprobe=256"]
+
+
+def parse_kind(spec: str) -> tuple[str, dict[str, int]]:
+    """'IVF1024,Flat@nprobe=128,k_factor=4' -> ('IVF1024,Flat', {'nprobe': 128, 'k_factor': 4})."""
+    kind, _, params = spec.partition("@")
+    return kind, {k: int(v) for k, v in (p.split("=") for p in params.split(",") if p)}
 
 
 def main() -> None:
@@ -34,33 +43,38 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--langs", default="de,ja,code")
+    parser.add_argument("--fit-langs", default="en,de,fr,es,ru,el,ja,zh,ko,code")
+    parser.add_argument("--fit-bytes", type=int, default=1500, help="train bytes per language for the whitening")
+    parser.add_argument("--kinds", nargs="+", default=KINDS, help="index_factory string[@param=value,...]")
+    parser.add_argument("--plain-ip", action="store_true", help="also without inner product as L2")
     args = parser.parse_args()
 
     model, tok = load_model(args.model)
     model.eval()
     vocab, matrix, _ = open_large_vocab(args.vocab_index, model, tok.backend_tokenizer)
-    states = []
-    with torch.no_grad():
-        for lang in args.langs.split(","):
-            docs = read_corpus(args.corpus, split="test", lang=lang).sort_by("doc_id").column("text").to_pylist()
-            texts = [d.encode()[:1000].decode("utf-8", "ignore") for d in capped_texts(docs, 4000)]
-            hs, _ = hidden_states(model, vocab, texts, bos_id(tok), window=2048)
-            states += [h[:-1] for h in hs]
-    pool = torch.cat(states)
+
+    def states(split: str, langs: str, max_bytes: int) -> torch.Tensor:
+        texts = [t for lang in langs.split(",") for t in
+                 head_texts(split_texts(args.corpus, split, lang, "--langs"), max_bytes)]
+        with torch.no_grad():
+            return query_states(model, vocab, texts, bos_id(tok))
+
+    pool = states("test", args.langs, 4000)
     queries = pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(0))[:args.queries]]
+    fit = states("train", args.fit_langs, args.fit_bytes)  # as the stage fits the whitening
     print(f"{len(matrix):,} rows x {matrix.shape[1]}, {len(queries)} queries, k={args.k}")
     built = {}
-    for kind, search in KINDS:
-        for mips in (True, False):
+    for kind, search in map(parse_kind, args.kinds):
+        for mips in (True, False) if args.plain_ip else (True,):
             cfg = IndexConfig(kind=kind, mips_to_l2=mips, **search)
-            folder = f"{args.out}/{kind.replace(',', '_')}-{mips}"
+            folder = f"{args.out}/{kind.replace(',', '_')}-{mips}-{cfg.whiten}"
             if folder not in built:
                 start = time.perf_counter()
-                build_index(matrix, cfg, Path(folder))
+                build_index(matrix, cfg, Path(folder), states=fit)
                 built[folder] = time.perf_counter() - start
             index = load_index(Path(folder), matrix, cfg)
             lat = output_latency(index, matrix, queries, args.k)
-            print(f"{kind:14s} {str(search):22s} mips_to_l2={mips!s:5s} build {built[folder]:6.1f} s  "
+            print(f"{kind:24s} {str(search):32s} mips_to_l2={mips!s:5s} build {built[folder]:6.1f} s  "
                   f"recall@{args.k} {recall_at_k(index, matrix, queries, args.k):.3f}  "
                   f"{lat['ann_ms']:7.3f} ms vs exact {lat['exact_ms']:7.3f} ms: {lat['speedup']:.1f}x")
 

@@ -16,9 +16,9 @@ import torch
 from tokshift.atomic import atomic_dir, write_json
 from tokshift.base_model import load_model
 from tokshift.corpus import split_texts
-from tokshift.evaluate import ScoreConfig, bos_id, capped_texts, score_texts
+from tokshift.evaluate import ScoreConfig, bos_id, capped_texts, head_texts, score_texts
 from tokshift.hypernet.predict import load_hypernet
-from tokshift.large_generate import LargeVocab, hidden_states, large_vocab_bits
+from tokshift.large_generate import LargeVocab, hidden_states, large_vocab_bits, query_states
 from tokshift.large_vocab import extend_vocabulary, pretoken_counts
 from tokshift.params import load_section
 from tokshift.stage import run_stage, stage_parser
@@ -32,12 +32,6 @@ from tokshift.vocab_index import (
     output_matrix,
     recall_at_k,
 )
-
-
-def eval_texts(corpus: Path, lang: str, max_bytes: int) -> list[str]:
-    docs = split_texts(corpus, "test", lang, "vocab_index.eval_langs")
-    cut = [d.encode("utf-8")[:1000].decode("utf-8", errors="ignore") for d in docs]
-    return capped_texts([c for c in cut if c.strip()], max_bytes)
 
 
 def main(args) -> None:
@@ -62,24 +56,28 @@ def main(args) -> None:
         shards = embed_extra_tokens(hyper, extra, base, work, cfg.shard_size)
     facts["embed_seconds"] = round(time.time() - start, 1)
 
+    start_id = bos_id(tok)
+    vocab = LargeVocab.load(base, extra, shards)
+    fit_texts = [t for lang in cfg.langs for t in
+                 head_texts(split_texts(args.corpus, "train", lang, "vocab_index.langs"), cfg.fit_max_bytes)]
+    with torch.no_grad():  # example queries for the index's whitening: hidden states on train text
+        fit = query_states(model, vocab, fit_texts, start_id)
     with atomic_dir(args.out) as tmp:
         (tmp / "emb").mkdir()
         for shard in shards:
             shutil.copy(shard, tmp / "emb" / shard.name)
         (tmp / "tokens.json").write_text(json.dumps([list(t) for t in extra]) + "\n", encoding="utf-8")
         matrix = output_matrix(model, sorted((tmp / "emb").glob("emb-*.safetensors")))
-        index_facts = build_index(matrix, cfg.index, tmp)
+        index_facts = build_index(matrix, cfg.index, tmp, states=fit)
         meta = {"base_vocab_size": base.get_vocab_size(with_added_tokens=True), "size": len(matrix),
                 "hypernet": str(args.hypernet), "index": asdict(cfg.index)}
         (tmp / "vocab.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    out = Path(args.out)
-    vocab = LargeVocab.load(base, extra, sorted((out / "emb").glob("emb-*.safetensors")))
-    index = load_index(out, matrix, cfg.index)
+    index = load_index(Path(args.out), matrix, cfg.index)
 
-    start_id, per_lang, queries = bos_id(tok), {}, []
+    per_lang, queries = {}, []
     with torch.no_grad():
         for lang in cfg.eval_langs:
-            sample = eval_texts(Path(args.corpus), lang, cfg.eval_max_bytes)
+            sample = head_texts(split_texts(args.corpus, "test", lang, "vocab_index.eval_langs"), cfg.eval_max_bytes)
             n_bytes = sum(len(t.encode("utf-8")) for t in sample)
             states, ids = hidden_states(model, vocab, sample, start_id, window=2048)
             base_score = score_texts(model, tok, sample, ScoreConfig(window=2048, stride=2047, batch_tokens=2048))
@@ -95,6 +93,7 @@ def main(args) -> None:
     write_json(args.metrics, {
         "vocabulary": len(matrix), "extra_tokens": len(extra), **facts,
         "index": {k: index_facts[k] for k in ("kind", "build_seconds", "index_bytes")},
+        "fit_states": len(fit),
         "embeddings_bytes": sum(s.stat().st_size for s in shards) + matrix[:len(matrix) - len(extra)].numel() * 4,
         f"recall_at_{cfg.k}": round(recall_at_k(index, matrix, pool, cfg.k), 4),
         f"argmax_in_top_{cfg.k}": round(argmax_found(index, matrix, pool, cfg.k), 4),

@@ -177,3 +177,48 @@ def test_dynamic_eval_rows(tiny, base):
     assert 0 < rows[1]["reduction"] <= rows[2]["reduction"] and rows[2]["prefix_tokens"] < rows[0]["prefix_tokens"]
     with pytest.raises(ValueError, match="no test document"):
         evaluate_dynamic(model, DynamicEmbedder(model, hyper, base), base, tok.bos_token_id, {"de": ["kurz"]}, cfg)
+
+
+def test_encoder_inputs_keep_the_template_and_padding_out(tiny_models, base):
+    """Encoder use: [template specials + dynamic tokens], right-padded; no merges = the model's own input."""
+    import torch
+    from tokenizers.processors import TemplateProcessing
+    from transformers import BertForMaskedLM, BertForSequenceClassification
+
+    from tokshift.dynamic_embed import DynamicEmbedder, run_dynamic
+    from tokshift.hypernet.model import HypernetConfig, Hypernetwork
+    from tokshift.transfer import embedding_matrices
+
+    encoder_base = Tokenizer.from_str(base.to_str())  # a [CLS] $A [SEP] template, with this vocabulary's specials
+    encoder_base.post_processor = TemplateProcessing(single="<|im_start|> $A <|im_end|>",
+                                                     special_tokens=[("<|im_start|>", 1), ("<|im_end|>", 2)])
+    mlm = BertForMaskedLM.from_pretrained(tiny_models["bert-mlm"]).eval()
+    torch.manual_seed(0)
+    hyper = Hypernetwork(HypernetConfig(n_layers=1, hidden=16, n_heads=2, max_pieces=5), embedding_matrices(mlm))
+    embedder = DynamicEmbedder(mlm, hyper, encoder_base)
+    mask = "<|endoftext|>"  # stands in for [MASK]: a special token, so it is never merged
+    texts = [f"Der Haushalt{mask} plant den Haushalt der Stadt.", "Haushalt und Garten"]
+
+    out, inputs = run_dynamic(mlm, embedder, texts, MergeConfig(budget=0))
+    for row, text in enumerate(texts):
+        ids = encoder_base.encode(text).ids
+        assert inputs.tokens[row] == [(i,) for i in ids] and int(inputs.attention_mask[row].sum()) == len(ids)
+        own = mlm(input_ids=torch.tensor([ids])).logits[0]
+        assert torch.allclose(out.logits[row, :len(ids)], own, atol=1e-5)
+
+    out, inputs = run_dynamic(mlm, embedder, texts * 3, MergeConfig(budget=20))
+    first = inputs.tokens[0]
+    assert len(first) < len(encoder_base.encode(texts[0]).ids), "merges shorten the input"
+    assert first[0] == (1,) and first[-1] == (2,), "the template's specials surround the dynamic tokens"
+    assert (0,) in first, "the mask stays one token: its row of out.logits is the fill-mask prediction"
+    assert out.logits.shape[:2] == inputs.attention_mask.shape
+    assert b"".join(token_bytes(t, encoder_base) for t in first[1:-1]) == texts[0].encode()
+
+    classifier = BertForSequenceClassification(mlm.config.__class__(**{**mlm.config.to_dict(), "num_labels": 3}))
+    classifier.eval()
+    embedder = DynamicEmbedder(classifier, hyper, encoder_base)
+    logits, inputs = run_dynamic(classifier, embedder, texts, MergeConfig(budget=20, min_count=1))
+    for row in range(len(texts)):  # padding changes nothing: each row alone gives the same prediction
+        n = int(inputs.attention_mask[row].sum())
+        alone = classifier(inputs_embeds=inputs.inputs_embeds[row:row + 1, :n]).logits[0]
+        assert torch.allclose(logits.logits[row], alone, atol=1e-5)

@@ -80,12 +80,18 @@ def test_shards_resume_and_the_index_refuses_other_embeddings(base, tiny, corpus
     assert matrix.shape == (base.get_vocab_size() + len(new), model.config.hidden_size)
     torch.manual_seed(0)
     queries = torch.randn(50, matrix.shape[1])
-    exact = IndexConfig(kind="Flat", mips_to_l2=False)
+    exact = IndexConfig(kind="Flat", mips_to_l2=False, whiten=False)
     build_index(matrix, exact, tmp_path / "flat")
     assert recall_at_k(load_index(tmp_path / "flat", matrix, exact), matrix, queries, 10) == 1.0
-    build_index(matrix, IndexConfig(kind="Flat"), tmp_path / "flat-l2")  # inner product as L2: same order
-    assert recall_at_k(load_index(tmp_path / "flat-l2", matrix, IndexConfig(kind="Flat")), matrix, queries, 10) > 0.99
-    meta = build_index(matrix, IndexConfig(kind="HNSW32"), tmp_path / "hnsw")
+    l2 = IndexConfig(kind="Flat", whiten=False)  # inner product as L2: same order
+    build_index(matrix, l2, tmp_path / "flat-l2")
+    assert recall_at_k(load_index(tmp_path / "flat-l2", matrix, l2), matrix, queries, 10) > 0.99
+    white = IndexConfig(kind="Flat")  # whitened coordinates: same inner products
+    build_index(matrix, white, tmp_path / "flat-white", states=torch.randn(200, matrix.shape[1]) + 3)
+    assert recall_at_k(load_index(tmp_path / "flat-white", matrix, white), matrix, queries, 10) > 0.99
+    with pytest.raises(ValueError, match="index.whiten"):
+        build_index(matrix, white, tmp_path / "no-states")
+    meta = build_index(matrix, IndexConfig(kind="HNSW32", whiten=False), tmp_path / "hnsw")
     assert meta["rows"] == len(matrix) and meta["index_bytes"] > 0
     assert recall_at_k(load_index(tmp_path / "hnsw", matrix, IndexConfig()), matrix, queries, 10) >= 0.9
     assert argmax_found(load_index(tmp_path / "flat", matrix, exact), matrix, queries, 1) == 1.0
@@ -117,7 +123,7 @@ def test_longest_match_and_generation_with_the_index(base, tiny, corpus_file, tm
     assert base.token_to_id("<|im_end|>") in ids, "special tokens stay whole"
 
     matrix = output_matrix(model, shards)
-    exact = IndexConfig(kind="Flat", mips_to_l2=False)
+    exact = IndexConfig(kind="Flat", mips_to_l2=False, whiten=False)
     build_index(matrix, exact, tmp_path / "idx")
     index = load_index(tmp_path / "idx", matrix, exact)
     prompt = texts[1][:80]
@@ -144,3 +150,33 @@ def test_generate_command_names_a_missing_index(tiny_models, tmp_path, capsys):
     assert main(["generate", "--model", str(tiny_models["llama-tied"]), "--vocab-index", str(tmp_path / "none"),
                  "Hallo"]) == 2
     assert "dvc repro vocab_index" in capsys.readouterr().err
+
+
+def test_whitening_keeps_inner_products_and_lets_ivf_find_what_queries_look_for(tmp_path):
+    import torch
+
+    from tokshift.vocab_index import IndexConfig, build_index, load_index, recall_at_k
+    from tokshift.whiten import Whitening
+
+    torch.manual_seed(0)
+    d = 32
+    rows = torch.randn(4000, d) * torch.rand(4000, 1)
+    spread = torch.randn(d, d) * torch.logspace(0, -2, d)
+
+    def hidden(n: int) -> torch.Tensor:  # like a model's states: a large shared direction, anisotropic rest
+        return 6 * torch.ones(d) + torch.randn(n, d) @ spread
+
+    fit, queries = hidden(500), hidden(100)
+    white = Whitening.fit(fit)
+    assert torch.allclose(torch.from_numpy(white.transform_queries(queries.numpy()) @ white.transform_rows(rows).T),
+                          queries @ rows.T, rtol=1e-3, atol=1e-2)
+    assert torch.allclose(white.query.T @ white.rows, torch.eye(d), atol=1e-4)
+
+    recall = {}
+    for whiten in (False, True):
+        cfg = IndexConfig(kind="IVF64,Flat", nprobe=4, whiten=whiten)
+        build_index(rows, cfg, tmp_path / str(whiten), states=fit)
+        recall[whiten] = recall_at_k(load_index(tmp_path / str(whiten), rows, cfg), rows, queries, 10)
+    assert recall[True] >= 0.95 and recall[True] > recall[False] + 0.2, recall
+    with pytest.raises(ValueError, match="at least 2 query states"):
+        Whitening.fit(fit[:1])

@@ -5,7 +5,8 @@ embedded by the hypernetwork from its base pieces (the base tokenizer's spelling
 hypernetwork training). Predictions are kept in an LRU cache keyed by the token's byte-level string,
 so a token seen in an earlier batch costs nothing. The model then runs on `inputs_embeds`: a prompt is
 prefilled with dynamic tokens and the continuation is scored or generated with the model's own
-output vocabulary.
+output vocabulary (decoders); a padded batch with the tokenizer's own special tokens around each text
+goes through any head, e.g. sequence classification or fill-mask (encoders).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch.nn.functional as F
 from tokenizers import Tokenizer
 from transformers import PreTrainedModel
 
-from tokshift.dynamic import DynamicBatch, spell, token_string
+from tokshift.dynamic import DynamicBatch, MergeConfig, dynamic_tokenize, spell, token_string
 from tokshift.hypernet.model import Hypernetwork
 
 
@@ -96,3 +97,42 @@ def continuation_bits(model: PreTrainedModel, embedder: DynamicEmbedder, prefixe
         nll = F.cross_entropy(logits[first - 1:-1].float(), target, reduction="sum").item()
         bits.append(nll / math.log(2))
     return bits
+
+
+def template_specials(base: Tokenizer) -> tuple[list[int], list[int]]:
+    """The special ids the tokenizer's post-processor puts before and after one text (e.g. [CLS] / [SEP], <s>)."""
+    plain = base.encode("a", add_special_tokens=False).ids
+    full = base.encode("a", add_special_tokens=True).ids
+    at = next(i for i in range(len(full)) if full[i:i + len(plain)] == plain)
+    return full[:at], full[at + len(plain):]
+
+
+@dataclass
+class DynamicInputs:
+    inputs_embeds: torch.Tensor
+    """[batch, longest, d]; padding rows are zeros (masked out)."""
+    attention_mask: torch.Tensor
+    """[batch, longest]: 1 on tokens, 0 on the right padding."""
+    tokens: list[list[tuple[int, ...]]]
+    """Per text, the dynamic tokens the rows embed, the template's special tokens included."""
+
+
+def model_inputs(embedder: DynamicEmbedder, batch: DynamicBatch, add_special_tokens: bool = True) -> DynamicInputs:
+    """A right-padded batch of dynamic-token embeddings for `model(inputs_embeds=..., attention_mask=...)`."""
+    before, after = template_specials(embedder.base) if add_special_tokens else ([], [])
+    tokens = [[(t,) for t in before] + list(toks) + [(t,) for t in after] for toks in batch.tokens]
+    longest = max(len(t) for t in tokens)
+    embeds = embedder.table.new_zeros(len(tokens), longest, embedder.table.shape[1])
+    mask = torch.zeros(len(tokens), longest, dtype=torch.long, device=embeds.device)
+    for i, toks in enumerate(tokens):
+        embeds[i, :len(toks)] = embedder.rows(toks)
+        mask[i, :len(toks)] = 1
+    return DynamicInputs(embeds, mask, tokens)
+
+
+@torch.no_grad()
+def run_dynamic(model: PreTrainedModel, embedder: DynamicEmbedder, texts: list[str], cfg: MergeConfig,
+                add_special_tokens: bool = True):
+    """(model outputs, inputs) for a batch of texts tokenized dynamically, as an encoder or a classifier sees it."""
+    inputs = model_inputs(embedder, dynamic_tokenize(texts, embedder.base, cfg), add_special_tokens)
+    return model(inputs_embeds=inputs.inputs_embeds, attention_mask=inputs.attention_mask), inputs

@@ -138,6 +138,12 @@ def capped_texts(texts: list[str], max_bytes: int) -> list[str]:
     return out
 
 
+def head_texts(texts: list[str], max_bytes: int, head: int = 1000) -> list[str]:
+    """Each document cut to its first `head` bytes (blank ones dropped), then the first up to `max_bytes`."""
+    cut = [t.encode("utf-8")[:head].decode("utf-8", errors="ignore") for t in texts]
+    return capped_texts([c for c in cut if c.strip()], max_bytes)
+
+
 def evaluate_all(base_dir: Path, transfer_dirs: list[Path], corpus: Path, cfg: EvaluateConfig) -> list[dict]:
     """Rows (model, method, tokenizer, lang, bpb, tokens, bytes, tokens_per_byte): original first, then transfers.
 

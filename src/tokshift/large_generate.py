@@ -157,6 +157,12 @@ def hidden_states(model: PreTrainedModel, vocab: LargeVocab, texts: list[str], s
     return states, all_ids
 
 
+def query_states(model: PreTrainedModel, vocab: LargeVocab, texts: list[str], start_id: int) -> torch.Tensor:
+    """[n, d] hidden states that predict a next token (every position but each text's last), as in generation."""
+    states, _ = hidden_states(model, vocab, texts, start_id, window=2048)
+    return torch.cat([s[:-1] for s in states])
+
+
 def large_vocab_bits(states: list[torch.Tensor], ids: list[list[int]], matrix: torch.Tensor) -> float:
     """Bits of the next large-vocabulary token at every position, with the exact softmax over all rows."""
     import math

@@ -25,6 +25,11 @@ from tokshift.atomic import atomic_file
 from tokshift.dynamic import spell, token_string
 from tokshift.hypernet.model import Hypernetwork
 from tokshift.params import check
+from tokshift.whiten import Whitening
+
+PAD_TO = 16
+"""Index rows are zero-padded to a multiple of this width (a 576-wide model, whitened, with the norm column:
+578 -> 592 = 74 PQ sub-spaces of 8)."""
 
 
 class IndexMismatchError(ValueError):
@@ -44,10 +49,20 @@ class IndexConfig:
     mips_to_l2: bool = True
     """Search inner products as L2 distances after appending sqrt(max_norm^2 - norm^2) to each row (0 to
     each query): graph indexes (HNSW) find the largest inner products poorly when row norms differ."""
+    whiten: bool = True
+    """Search in coordinates where the queries are centred and isotropic (tokshift.whiten, fitted on hidden states
+    of train text): on the default, IVF1024,Flat at nprobe 128 goes from recall@20 0.905 to 0.984."""
+    whiten_floor: float = 1e-3
+    """Whitening: smallest eigenvalue kept, as a fraction of the largest."""
+    k_factor: int = 1
+    """Kinds ending in RFlat: rows fetched per requested result from the compressed index and re-ranked by
+    their exact distance (e.g. IVF1024,PQ74x4fs,RFlat with k_factor 8 for a 576-wide model)."""
 
     def __post_init__(self) -> None:
         check(bool(self.kind), "kind", "must name a FAISS index (e.g. HNSW32)")
         check(self.ef_search > 0 and self.nprobe > 0, "ef_search", "ef_search and nprobe must be > 0")
+        check(self.k_factor >= 1, "k_factor", f"must be >= 1, got {self.k_factor}")
+        check(0 < self.whiten_floor < 1, "whiten_floor", f"must be in (0, 1), got {self.whiten_floor}")
 
 
 def embed_extra_tokens(hyper: Hypernetwork, tokens: list[tuple[int, ...]], base: Tokenizer, out_dir: Path,
@@ -86,13 +101,15 @@ def fingerprint(matrix: torch.Tensor) -> str:
 class VocabIndex:
     """A FAISS index searched by inner product with the rows it was built from (queries [n, d] float32)."""
 
-    def __init__(self, index, mips_to_l2: bool):
-        self.index, self.mips_to_l2 = index, mips_to_l2
+    def __init__(self, index, whitening: Whitening | None = None):
+        self.index, self.whitening = index, whitening
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        if self.mips_to_l2:
-            queries = np.concatenate([queries, np.zeros((len(queries), 1), dtype=queries.dtype)], axis=1)
-        return self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+        if self.whitening is not None:
+            queries = self.whitening.transform_queries(queries)
+        # the extra columns of the stored rows (norm completion, padding) are 0 in a query
+        queries = np.pad(queries.astype(np.float32), ((0, 0), (0, self.index.d - queries.shape[1])))
+        return self.index.search(np.ascontiguousarray(queries), k)
 
     def candidates(self, query: torch.Tensor, matrix: torch.Tensor, k: int,
                    bias: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -110,24 +127,41 @@ def augment(data: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate([data, extra[:, None]], axis=1))
 
 
-def build_index(matrix: torch.Tensor, cfg: IndexConfig, folder: Path) -> dict:
-    """FAISS index over `matrix` rows (inner product) into folder/index.faiss + index.json; returns its facts."""
+def pad_columns(data: np.ndarray, multiple: int = PAD_TO) -> np.ndarray:
+    """Zero columns up to a multiple of `multiple`: distances are unchanged, and PQ sub-spaces divide the width."""
+    return np.ascontiguousarray(np.pad(data, ((0, 0), (0, -data.shape[1] % multiple))))
+
+
+def build_index(matrix: torch.Tensor, cfg: IndexConfig, folder: Path, states: torch.Tensor | None = None) -> dict:
+    """FAISS index over `matrix` rows (inner product) into folder/index.faiss + index.json; returns its facts.
+
+    `states` [n, d] are example queries (hidden states of training text) to fit the whitening on.
+    """
     import faiss
 
-    data = matrix.float().contiguous().numpy()
+    if cfg.whiten and states is None:
+        raise ValueError("index.whiten needs example queries (hidden states) to fit on; pass states= or set "
+                         "index.whiten: false")
+    folder.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
+    data = matrix.float().contiguous().numpy()
+    if cfg.whiten:
+        whitening = Whitening.fit(states, cfg.whiten_floor)
+        whitening.save(folder / "whiten.safetensors")
+        data = whitening.transform_rows(matrix)
     if cfg.mips_to_l2:
         data = augment(data)
+    data = pad_columns(data)
     index = faiss.index_factory(data.shape[1], cfg.kind,
                                 faiss.METRIC_L2 if cfg.mips_to_l2 else faiss.METRIC_INNER_PRODUCT)
     if not index.is_trained:
         index.train(data)
     index.add(data)
     seconds = time.perf_counter() - start
-    folder.mkdir(parents=True, exist_ok=True)
     with atomic_file(folder / "index.faiss") as tmp:
         faiss.write_index(index, str(tmp))
-    meta = {"kind": cfg.kind, "mips_to_l2": cfg.mips_to_l2, "rows": int(matrix.shape[0]), "dim": int(matrix.shape[1]),
+    meta = {"kind": cfg.kind, "mips_to_l2": cfg.mips_to_l2, "whiten": cfg.whiten, "index_dim": int(index.d),
+            "rows": int(matrix.shape[0]), "dim": int(matrix.shape[1]),
             "embeddings_sha256": fingerprint(matrix), "build_seconds": round(seconds, 2),
             "index_bytes": (folder / "index.faiss").stat().st_size}
     with atomic_file(folder / "index.json") as tmp:
@@ -155,9 +189,12 @@ def load_index(folder: Path, matrix: torch.Tensor, cfg: IndexConfig) -> VocabInd
         faiss.ParameterSpace().set_index_parameter(index, "efSearch", cfg.ef_search)
     if "IVF" in cfg.kind:
         faiss.ParameterSpace().set_index_parameter(index, "nprobe", cfg.nprobe)
+    if cfg.kind.endswith("RFlat"):
+        faiss.ParameterSpace().set_index_parameter(index, "k_factor_rf", cfg.k_factor)
     if cfg.use_gpu and hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0:
         index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
-    return VocabIndex(index, bool(meta.get("mips_to_l2", False)))
+    whitening = Whitening.load(folder / "whiten.safetensors") if meta.get("whiten") else None
+    return VocabIndex(index, whitening)
 
 
 def recall_at_k(index, matrix: torch.Tensor, queries: torch.Tensor, k: int) -> float:
@@ -209,6 +246,8 @@ class VocabIndexConfig:
     """Candidates from the index per generated token; recall@k is measured for it."""
     queries: int = 300
     """Real hidden states (test text) used for recall and latency."""
+    fit_max_bytes: int = 1500
+    """Train bytes per language (of `langs`) whose hidden states fit the index's whitening (index.whiten)."""
     eval_langs: list[str] = field(default_factory=lambda: ["de", "ru", "ja", "code", "en", "zh"])
     """Test-split languages for tokens per byte and bits per byte, base vs large vocabulary."""
     eval_max_bytes: int = 3000
@@ -217,5 +256,6 @@ class VocabIndexConfig:
     def __post_init__(self) -> None:
         check(self.size > 0, "size", f"must be > 0, got {self.size}")
         check(bool(self.langs), "langs", "must name at least one language")
-        for name in ("max_bytes_per_lang", "min_count", "shard_size", "k", "queries", "eval_max_bytes"):
+        for name in ("max_bytes_per_lang", "min_count", "shard_size", "k", "queries", "eval_max_bytes",
+                     "fit_max_bytes"):
             check(getattr(self, name) > 0, name, f"must be > 0, got {getattr(self, name)}")
