@@ -51,7 +51,8 @@ def main(args) -> None:
         write_csv(args.bpb_curve, trainer.bpb_rows)
         hypernet_png(Path(args.bpb_curve), Path(args.png))
     write_json(args.metrics, {
-        "steps": trainer.step, "processes": trainer.acc.num_processes, "wall_seconds": round(time.time() - start, 1),
+        "steps": trainer.step, "processes": trainer.acc.num_processes,
+        "wall_seconds": round(time.time() - start + trainer.earlier_seconds, 1),  # earlier (resumed) runs included
         "train_tokens": sum(r["tokens"] for r in rows) * trainer.acc.num_processes,
         "final_lm_loss": round(sum(r["lm_loss"] for r in tail) / len(tail), 4) if lm_rows else None,
         "final_lexical_loss": round(sum(r["lexical_loss"] for r in tail) / len(tail), 4) if lm_rows else None,

@@ -79,7 +79,10 @@ def test_resume_after_kill_is_exact(reference, tiny_models, corpus_file, tokeniz
                        script=["tests/hypernet_kill.py", "3"], check=False)
     assert killed.returncode == -9 and not (tmp_path / "out").exists()
     assert sorted(p.name for p in next((tmp_path / "ckpt").iterdir()).iterdir()) == ["step-000002"]
+    spent = json.loads((next((tmp_path / "ckpt").iterdir()) / "step-000002" / "state.json").read_text())["seconds"]
+    assert spent > 0
     run_stage(tmp_path, tiny_models["llama-tied"], corpus_file, params)
+    assert json.loads((tmp_path / "metrics.json").read_text())["wall_seconds"] > spent, "earlier runs' time counts"
     ours, ref = load_file(str(tmp_path / "out" / "hypernet.safetensors")), load_file(
         str(reference / "out" / "hypernet.safetensors"))
     assert all((ours[k] == ref[k]).all() for k in ref), "bit-identical to the uninterrupted run"

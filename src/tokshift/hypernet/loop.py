@@ -158,6 +158,14 @@ class Trainer:
         self.rows: list[dict] = []
         self.bpb_rows: list[dict] = []
         self.step = 0
+        self.earlier_seconds = 0.0
+        """Seconds spent by earlier runs of this training (from the checkpoint resumed)."""
+        self.run_start = time.time()
+
+    @property
+    def seconds(self) -> float:
+        """Wall seconds of this training so far, earlier (resumed) runs included."""
+        return round(self.earlier_seconds + time.time() - self.run_start, 1)
 
     @property
     def final(self) -> Hypernetwork:
@@ -175,7 +183,7 @@ class Trainer:
                 torch.save({"optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict()},
                            tmp / "optim.pt")
                 state = {"step": self.step, "rows": self.rows, "bpb_rows": self.bpb_rows,
-                         "config": asdict(self.cfg), "base": self.fingerprint}
+                         "config": asdict(self.cfg), "base": self.fingerprint, "seconds": self.seconds}
                 (tmp / "state.json").write_text(json.dumps(state) + "\n", encoding="utf-8")
             for old in sorted(root.glob("step-*"))[:-self.cfg.keep_checkpoints]:
                 shutil.rmtree(old, ignore_errors=True)
@@ -198,6 +206,7 @@ class Trainer:
         self.opt.load_state_dict(optim["optimizer"])
         self.sched.load_state_dict(optim["scheduler"])
         self.step, self.rows, self.bpb_rows = state["step"], state["rows"], state["bpb_rows"]
+        self.earlier_seconds = state.get("seconds", 0.0)  # checkpoints before this field: unknown, 0
         log.info("resumed from %s (step %d)", folder, self.step)
 
     # --- one step ----------------------------------------------------------------------------------
