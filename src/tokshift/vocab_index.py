@@ -189,6 +189,7 @@ def load_index(folder: Path, matrix: torch.Tensor, cfg: IndexConfig) -> VocabInd
         faiss.ParameterSpace().set_index_parameter(index, "efSearch", cfg.ef_search)
     if "IVF" in cfg.kind:
         faiss.ParameterSpace().set_index_parameter(index, "nprobe", cfg.nprobe)
+        faiss.extract_index_ivf(index).parallel_mode = 1  # generation asks one query at a time: split its lists
     if cfg.kind.endswith("RFlat"):
         faiss.ParameterSpace().set_index_parameter(index, "k_factor_rf", cfg.k_factor)
     if cfg.use_gpu and hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0:
