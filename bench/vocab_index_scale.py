@@ -1,6 +1,6 @@
 """The output-layer index at a million rows: recall@k and per-query latency against the exact layer.
 
-    python bench/vocab_index_scale.py [--rows 1000000] [--nlist 4096] [--nprobe 32,64,128,256]
+    python bench/vocab_index_scale.py [--rows 1000000] [--kind IVF4096,Flat] [--nprobe 32,64,128,256]
                                       [--vocab-index storage/vocab_index] [--hypernet storage/hypernet]
 
 The default corpus is too small for a million BPE merges, so the rows past the stored large vocabulary
@@ -58,7 +58,7 @@ def pretoken_ngrams(texts: list[str], base, max_pieces: int) -> Counter:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--nlist", type=int, default=4096)
+    parser.add_argument("--kind", default="IVF4096,Flat", help="FAISS index_factory string (an IVF kind)")
     parser.add_argument("--nprobe", default="32,64,128,256")
     parser.add_argument("--vocab-index", default="storage/vocab_index")
     parser.add_argument("--hypernet", default="storage/hypernet")
@@ -98,11 +98,11 @@ def main() -> None:
     queries = pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(0))[:args.queries]]
     fit = states("train", LANGS, 1500)
     print(f"{len(matrix):,} rows x {matrix.shape[1]}, {len(queries)} queries, k={args.k}")
-    cfg = IndexConfig(kind=f"IVF{args.nlist},Flat")
-    folder = Path(args.work) / f"ivf{args.nlist}-{len(matrix)}"
+    cfg = IndexConfig(kind=args.kind)
+    folder = Path(args.work) / f"{args.kind.replace(',', '_')}-{len(matrix)}"
     start = time.perf_counter()
     meta = build_index(matrix, cfg, folder, states=fit)
-    print(f"IVF{args.nlist},Flat build {time.perf_counter() - start:.0f} s, {meta['index_bytes'] / 2**30:.2f} GiB")
+    print(f"{args.kind} build {time.perf_counter() - start:.0f} s, {meta['index_bytes'] / 2**30:.2f} GiB")
     for nprobe in map(int, args.nprobe.split(",")):
         cfg.nprobe = nprobe
         index = load_index(folder, matrix, cfg)
