@@ -1,6 +1,7 @@
 """The output-layer index at a million rows: recall@k and per-query latency against the exact layer.
 
     python bench/vocab_index_scale.py [--rows 1000000] [--kind IVF4096,Flat] [--nprobe 32,64,128,256]
+                                      [--k-factor 1]
                                       [--vocab-index storage/vocab_index] [--hypernet storage/hypernet]
 
 The default corpus is too small for a million BPE merges, so the rows past the stored large vocabulary
@@ -59,6 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--kind", default="IVF4096,Flat", help="FAISS index_factory string (an IVF kind)")
+    parser.add_argument("--k-factor", type=int, default=1, help="RFlat kinds: candidates re-ranked per result")
     parser.add_argument("--nprobe", default="32,64,128,256")
     parser.add_argument("--vocab-index", default="storage/vocab_index")
     parser.add_argument("--hypernet", default="storage/hypernet")
@@ -98,7 +100,7 @@ def main() -> None:
     queries = pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(0))[:args.queries]]
     fit = states("train", LANGS, 1500)
     print(f"{len(matrix):,} rows x {matrix.shape[1]}, {len(queries)} queries, k={args.k}")
-    cfg = IndexConfig(kind=args.kind)
+    cfg = IndexConfig(kind=args.kind, k_factor=args.k_factor)
     folder = Path(args.work) / f"{args.kind.replace(',', '_')}-{len(matrix)}"
     start = time.perf_counter()
     meta = build_index(matrix, cfg, folder, states=fit)
