@@ -4,7 +4,9 @@ Ids 0..V-1 are the base vocabulary (the model's own rows); ids V.. are the extra
 the hypernetwork in shards of `shard_size` tokens (`emb-00000.safetensors`, ...). Each shard is
 written atomically and skipped when it already exists, so an interrupted run resumes at the next
 shard, and memory stays bounded by one shard. The index records a fingerprint of the embeddings it
-was built from; loading it against other embeddings, or another width, is an error.
+was built from; loading it against other embeddings, or another width, is an error. Rows are
+searched in query-whitened coordinates (tokshift.whiten) by L2 with a norm column, which orders
+them exactly as the inner product with the query does.
 """
 
 from __future__ import annotations
