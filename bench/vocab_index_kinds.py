@@ -18,9 +18,8 @@ from pathlib import Path
 import torch
 
 from tokshift.base_model import load_model
-from tokshift.corpus import split_texts
-from tokshift.evaluate import bos_id, head_texts
-from tokshift.large_generate import open_large_vocab, query_states
+from tokshift.evaluate import bos_id
+from tokshift.large_generate import open_large_vocab, sample_queries, split_query_states
 from tokshift.vocab_index import IndexConfig, build_index, load_index, output_latency, recall_at_k
 
 KINDS = ["HNSW32@ef_search=128,whiten=0", "HNSW32@ef_search=128", "HNSW32@ef_search=512",
@@ -54,13 +53,9 @@ def main() -> None:
     vocab, matrix, _ = open_large_vocab(args.vocab_index, model, tok.backend_tokenizer)
 
     def states(split: str, langs: str, max_bytes: int) -> torch.Tensor:
-        texts = [t for lang in langs.split(",") for t in
-                 head_texts(split_texts(args.corpus, split, lang, "--langs"), max_bytes)]
-        with torch.no_grad():
-            return query_states(model, vocab, texts, bos_id(tok))
+        return split_query_states(model, vocab, args.corpus, split, langs.split(","), max_bytes, bos_id(tok), "--langs")
 
-    pool = states("test", args.langs, 4000)
-    queries = pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(0))[:args.queries]]
+    queries = sample_queries(states("test", args.langs, 4000), args.queries)
     fit = states("train", args.fit_langs, args.fit_bytes)  # as the stage fits the whitening
     print(f"{len(matrix):,} rows x {matrix.shape[1]}, {len(queries)} queries, k={args.k}")
     built = {}

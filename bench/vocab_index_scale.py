@@ -24,9 +24,9 @@ from tqdm import tqdm
 from tokshift.base_model import load_model
 from tokshift.corpus import split_texts
 from tokshift.dynamic import base_encode, specials, token_string, units
-from tokshift.evaluate import bos_id, head_texts
+from tokshift.evaluate import bos_id
 from tokshift.hypernet.predict import load_hypernet
-from tokshift.large_generate import open_large_vocab, query_states
+from tokshift.large_generate import open_large_vocab, sample_queries, split_query_states
 from tokshift.vocab_index import (
     IndexConfig,
     argmax_found,
@@ -91,14 +91,11 @@ def main() -> None:
     del shards
 
     def states(split: str, langs: str, max_bytes: int) -> torch.Tensor:
-        picked = [t for lang in langs.split(",") for t in head_texts(split_texts(args.corpus, split, lang, "--corpus"),
-                                                                      max_bytes)]
-        with torch.no_grad():
-            return query_states(model, vocab, picked, bos_id(tok))
+        return split_query_states(model, vocab, args.corpus, split, langs.split(","), max_bytes, bos_id(tok),
+                                  "--corpus")
 
-    pool = states("test", "de,ja,code,en,ru,zh", 4000)
-    queries = pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(0))[:args.queries]]
-    fit = states("train", LANGS, 1500)
+    queries = sample_queries(states("test", "de,ja,code,en,ru,zh", 4000), args.queries)
+    fit = states("train", LANGS, 1500)  # as the stage fits the whitening
     print(f"{len(matrix):,} rows x {matrix.shape[1]}, {len(queries)} queries, k={args.k}")
     cfg = IndexConfig(kind=args.kind, k_factor=args.k_factor)
     folder = Path(args.work) / f"{args.kind.replace(',', '_')}-{len(matrix)}"

@@ -18,7 +18,7 @@ from tokshift.base_model import load_model
 from tokshift.corpus import split_texts
 from tokshift.evaluate import ScoreConfig, bos_id, capped_texts, head_texts, score_texts
 from tokshift.hypernet.predict import load_hypernet
-from tokshift.large_generate import LargeVocab, hidden_states, large_vocab_bits, query_states
+from tokshift.large_generate import LargeVocab, hidden_states, large_vocab_bits, sample_queries, split_query_states
 from tokshift.large_vocab import extend_vocabulary, pretoken_counts
 from tokshift.params import load_section
 from tokshift.stage import run_stage, stage_parser
@@ -58,10 +58,9 @@ def main(args) -> None:
 
     start_id = bos_id(tok)
     vocab = LargeVocab.load(base, extra, shards)
-    fit_texts = [t for lang in cfg.langs for t in
-                 head_texts(split_texts(args.corpus, "train", lang, "vocab_index.langs"), cfg.fit_max_bytes)]
-    with torch.no_grad():  # example queries for the index's whitening: hidden states on train text
-        fit = query_states(model, vocab, fit_texts, start_id)
+    # example queries for the index's whitening: hidden states on train text
+    fit = split_query_states(model, vocab, args.corpus, "train", cfg.langs, cfg.fit_max_bytes, start_id,
+                             "vocab_index.langs")
     with atomic_dir(args.out) as tmp:
         (tmp / "emb").mkdir()
         for shard in shards:
@@ -89,7 +88,7 @@ def main(args) -> None:
                 "large_bpb": round(large_vocab_bits(states, ids, matrix) / n_bytes, 4)}
             queries += [s[:-1] for s in states]
     pool = torch.cat(queries)
-    pool = pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(0))[:cfg.queries]]
+    pool = sample_queries(pool, cfg.queries)
     write_json(args.metrics, {
         "vocabulary": len(matrix), "extra_tokens": len(extra), **facts,
         "index": {k: index_facts[k] for k in ("kind", "build_seconds", "index_bytes")},

@@ -163,6 +163,21 @@ def query_states(model: PreTrainedModel, vocab: LargeVocab, texts: list[str], st
     return torch.cat([s[:-1] for s in states])
 
 
+def split_query_states(model: PreTrainedModel, vocab: LargeVocab, corpus: str | Path, split: str, langs: list[str],
+                       max_bytes: int, start_id: int, field: str) -> torch.Tensor:
+    """query_states on each language's first documents of a corpus split (cut to 1,000 bytes, max_bytes each)."""
+    from tokshift.corpus import split_texts
+    from tokshift.evaluate import head_texts
+
+    texts = [t for lang in langs for t in head_texts(split_texts(corpus, split, lang, field), max_bytes)]
+    return query_states(model, vocab, texts, start_id)
+
+
+def sample_queries(pool: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
+    """A seeded random sample of `n` rows of `pool` (all of them, shuffled, when there are fewer)."""
+    return pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))[:n]]
+
+
 def large_vocab_bits(states: list[torch.Tensor], ids: list[list[int]], matrix: torch.Tensor) -> float:
     """Bits of the next large-vocabulary token at every position, with the exact softmax over all rows."""
     import math

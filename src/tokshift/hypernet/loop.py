@@ -158,8 +158,7 @@ class Trainer:
         self.rows: list[dict] = []
         self.bpb_rows: list[dict] = []
         self.step = 0
-        self.earlier_seconds = 0.0
-        """Seconds spent by earlier runs of this training (from the checkpoint resumed)."""
+        self.earlier_seconds = 0.0  # spent by earlier runs of this training (from the checkpoint resumed)
         self.run_start = time.time()
 
     @property
