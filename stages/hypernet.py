@@ -4,6 +4,7 @@ Checkpoints go to --checkpoints (outside DVC's outputs, so a killed run resumes)
 hypernetwork to --out, the loss curves and the bpb-vs-step curve to plot CSVs.
 """
 
+import math
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -20,6 +21,12 @@ from tokshift.params import load_section
 from tokshift.plots import hypernet_png
 from tokshift.stage import run_stage, stage_parser
 from tokshift.tokenizer_training import tokenizer_langs
+
+
+def tail_mean(rows: list[dict], name: str) -> float | None:
+    """Mean of a loss over the last tenth of the steps, None where that term was not trained."""
+    values = [r[name] for r in rows if not math.isnan(r[name])]
+    return round(sum(values) / len(values), 4) if values else None
 
 
 def main(args) -> None:
@@ -42,8 +49,7 @@ def main(args) -> None:
     if not trainer.acc.is_main_process:
         return
     rows = trainer.rows
-    lm_rows = [r for r in rows if r["lang"]]
-    tail = lm_rows[-max(1, len(lm_rows) // 10):]
+    tail = rows[-max(1, len(rows) // 10):]
     with atomic_dir(args.out) as tmp:
         save_hypernet(trainer.final, tmp, trainer.fingerprint, {"steps": trainer.step, "train": asdict(cfg)})
     write_csv(args.curve, rows)
@@ -53,9 +59,11 @@ def main(args) -> None:
     write_json(args.metrics, {
         "steps": trainer.step, "processes": trainer.acc.num_processes,
         "wall_seconds": round(time.time() - start + trainer.earlier_seconds, 1),  # earlier (resumed) runs included
+        "train_seconds": trainer.train_seconds,
         "train_tokens": sum(r["tokens"] for r in rows) * trainer.acc.num_processes,
-        "final_lm_loss": round(sum(r["lm_loss"] for r in tail) / len(tail), 4) if lm_rows else None,
-        "final_lexical_loss": round(sum(r["lexical_loss"] for r in tail) / len(tail), 4) if lm_rows else None,
+        "objective": cfg.objective,
+        **{f"final_{name}": tail_mean(tail, name) for name in ("lm_loss", "hidden_loss", "segment_loss",
+                                                                 "lexical_loss")},
         "truncated_pieces": sum(r["truncated"] for r in rows),
         "parameters": trainer.core.describe()["parameters"],
         "valid_bpb": {"fvt": result["fvt_bpb"], "hypernet": {k.split("/")[0]: v for k, v in

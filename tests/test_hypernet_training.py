@@ -52,10 +52,12 @@ def test_stage_writes_hypernetwork_curves_and_metrics(reference):
     curve = (reference / "curve.csv").read_text().splitlines()
     assert curve[0].startswith("step,loss,lm_loss,lexical_loss") and len(curve) == 7
     bpb = (reference / "bpb.csv").read_text().splitlines()
-    assert bpb[0] == "step,de-bpe-400/hypernet,de-bpe-400/fvt"
+    assert bpb[0] == "step,seconds,de-bpe-400/hypernet,de-bpe-400/fvt"
     assert [r.split(",")[0] for r in bpb[1:]] == ["0", "3", "6"]
+    seconds = [float(r.split(",")[1]) for r in bpb[1:]]
+    assert seconds[0] == 0 and seconds[1] < seconds[2] <= metrics["wall_seconds"], "training seconds, rising"
     step0 = bpb[1].split(",")
-    assert abs(float(step0[1]) - float(step0[2])) < 1e-3, "the untrained hypernetwork scores like FVT"
+    assert abs(float(step0[2]) - float(step0[3])) < 1e-3, "the untrained hypernetwork scores like FVT"
     assert (reference / "bpb.png").read_bytes()[:4] == b"\x89PNG"
     assert load_file(str(reference / "out" / "hypernet.safetensors"))
 

@@ -94,7 +94,7 @@ def evaluation_png(rows_csv: Path, out: Path) -> Path:
 
 
 def hypernet_png(curve_csv: Path, out: Path) -> Path:
-    """Valid bpb vs training step: one solid line per eval tokenizer (hypernet), its FVT level dashed."""
+    """Valid bpb vs training seconds: one solid line per eval tokenizer (hypernet), its FVT level dashed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -102,17 +102,43 @@ def hypernet_png(curve_csv: Path, out: Path) -> Path:
 
     with curve_csv.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    steps = [int(r["step"]) for r in rows]
+    seconds = [float(r["seconds"]) for r in rows]
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     names = [k[: -len("/hypernet")] for k in rows[0] if k.endswith("/hypernet")]
     for i, name in enumerate(names):
-        ax.plot(steps, [float(r[f"{name}/hypernet"]) for r in rows], color=f"C{i}", marker="o",
+        ax.plot(seconds, [float(r[f"{name}/hypernet"]) for r in rows], color=f"C{i}", marker="o",
                 label=f"{name} hypernet")
         if rows[0].get(f"{name}/fvt"):
             ax.axhline(float(rows[0][f"{name}/fvt"]), color=f"C{i}", linestyle="--", label=f"{name} FVT")
-    ax.set_xlabel("training step")
+    ax.set_xlabel("training seconds (evaluations left out)")
     ax.set_ylabel("valid bits per byte (lower is better)")
     ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return save_png(fig, out)
+
+
+def hypernet_variants_png(curves_csv: Path, out: Path) -> Path:
+    """Valid bpb vs training seconds, one panel per eval tokenizer, one line per objective variant, FVT dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with curves_csv.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    tokenizers = list(dict.fromkeys(r["tokenizer"] for r in rows))
+    variants = list(dict.fromkeys(r["variant"] for r in rows))
+    fig, axes = plt.subplots(1, len(tokenizers), figsize=(4.2 * len(tokenizers), 3.8), squeeze=False)
+    for ax, tok in zip(axes[0], tokenizers, strict=True):
+        mine = [r for r in rows if r["tokenizer"] == tok]
+        for i, variant in enumerate(variants):
+            pts = [(float(r["seconds"]), float(r["bpb"])) for r in mine if r["variant"] == variant]
+            ax.plot(*zip(*pts, strict=True), color=f"C{i}", marker="o", markersize=3, label=variant)
+        ax.axhline(float(mine[0]["fvt"]), color="grey", linestyle="--", label="FVT")
+        ax.set_title(tok, fontsize=10)
+        ax.set_xlabel("training seconds (evaluations left out)")
+    axes[0][0].set_ylabel("valid bits per byte (lower is better)")
+    axes[0][-1].legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return save_png(fig, out)
 

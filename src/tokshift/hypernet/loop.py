@@ -27,9 +27,24 @@ from tqdm import tqdm
 from transformers import AutoTokenizer, get_cosine_schedule_with_warmup
 
 from tokshift.atomic import atomic_dir
+from tokshift.hypernet.batch import BatchMaker, Prefetcher, StepBatch
+from tokshift.hypernet.distill import (
+    default_layers,
+    forward_states,
+    hidden_loss,
+    segment_logprobs,
+    segment_loss,
+    teacher_outputs,
+)
 from tokshift.hypernet.model import HypernetConfig, Hypernetwork
-from tokshift.hypernet.objective import identity_loss, lexical_loss, lm_loss
-from tokshift.hypernet.pieces import decompose_tokens
+from tokshift.hypernet.objective import (
+    causal_ce,
+    embedding_params,
+    identity_loss,
+    is_causal,
+    lexical_loss,
+    lm_loss,
+)
 from tokshift.hypernet.predict import (
     CheckpointMismatchError,
     base_fingerprint,
@@ -38,11 +53,14 @@ from tokshift.hypernet.predict import (
     save_hypernet,
     tokenizer_matrices,
 )
-from tokshift.hypernet.sampler import SampledTokenizer, SamplerConfig, sample_tokenizer
+from tokshift.hypernet.sampler import SamplerConfig
 from tokshift.hypernet.stream import TextStream, special_tokens
 from tokshift.params import check
 
 log = logging.getLogger(__name__)
+
+
+OBJECTIVES = ("lm", "hidden", "segment")
 
 
 @dataclass
@@ -71,6 +89,23 @@ class TrainConfig:
     single-language batches (each step sees one sampled tokenizer on ~1k tokens)."""
     lexical_weight: float = 0.5
     """Weight of the lexical loss (MSE to base embeddings of tokens the base vocabulary has)."""
+    objective: str = "lm"
+    """What the frozen base model teaches, a '+'-joined sum of: 'lm' (next-token cross-entropy on the sampled
+    tokenization), 'hidden' (its states after hidden_layers blocks matched to the base tokenization's at aligned
+    boundaries), 'segment' (each text segment's probability between aligned boundaries matched to the base's).
+    Masked LMs: 'lm' only."""
+    hidden_layers: int = 0
+    """Blocks the 'hidden' objective runs (the student stops there when nothing else needs the logits); 0 = a
+    third of the base model's depth."""
+    hidden_weight: float = 1.0
+    """Weight of the 'hidden' term (a normalised MSE: 1 = error as large as the teacher states' variance)."""
+    segment_weight: float = 1.0
+    """Weight of the 'segment' term (mean KL over segments, nats)."""
+    hidden_steps: int = 0
+    """Warm-up steps after identity_steps that train with 'hidden' alone; `objective` afterwards."""
+    prefetch: bool = True
+    """Build the next step's batch (sampled tokenizer, tokenization, pieces) in a background thread while the
+    current step runs; results are identical either way."""
     identity_steps: int = 0
     """Warm-up steps of the identity loss only (no base-model forward)."""
     identity_batch: int = 1024
@@ -108,11 +143,28 @@ class TrainConfig:
         check(bool(self.langs), "langs", "must name at least one language")
         check(0 <= self.identity_steps <= self.steps, "identity_steps",
               f"must be in [0, steps], got {self.identity_steps}")
+        terms = self.objective.split("+")
+        check(bool(terms) and set(terms) <= set(OBJECTIVES) and len(set(terms)) == len(terms), "objective",
+              f"must join distinct terms of {'/'.join(OBJECTIVES)} with '+', got {self.objective!r}")
+        check(self.hidden_layers >= 0, "hidden_layers", f"must be >= 0 (0 = a third of the depth), got "
+              f"{self.hidden_layers}")
+        check(0 <= self.hidden_steps <= self.steps - self.identity_steps, "hidden_steps",
+              f"must be in [0, steps - identity_steps], got {self.hidden_steps}")
+
+    def terms(self, step: int) -> set[str]:
+        """The objective's terms at `step` (an LM step: after the identity warm-up)."""
+        if step < self.identity_steps + self.hidden_steps:
+            return {"hidden"}
+        return set(self.objective.split("+"))
+
+    @property
+    def needs_teacher(self) -> bool:
+        return self.hidden_steps > 0 or self.objective != "lm"
 
     def key(self, fingerprint: dict) -> str:
         """Checkpoint key: what must match for a resume (not the logging/eval knobs)."""
         skip = {"checkpoint_every", "keep_checkpoints", "eval_every", "eval_tokenizers", "eval_max_bytes",
-                "embed_batch_tokens"}
+                "embed_batch_tokens", "prefetch"}
         cfg = {k: v for k, v in asdict(self).items() if k not in skip}
         return hashlib.sha256(json.dumps([cfg, fingerprint], sort_keys=True).encode()).hexdigest()[:16]
 
@@ -152,19 +204,34 @@ class Trainer:
         self.mask_id = self.specials.index(base_hf.mask_token) if base_hf.mask_token in self.specials else None
         self.special_rows = torch.tensor([base_hf.convert_tokens_to_ids(t) for t in self.specials],
                                          device=self.acc.device)
-        self.base_vocab = base_hf.get_vocab()
         self.stream = TextStream(docs, cfg, self.base_tok, self.acc.process_index, self.acc.num_processes)
+        if cfg.needs_teacher and not is_causal(model):
+            raise ValueError(f"hypernet.objective={cfg.objective!r} / hidden_steps need a causal LM; "
+                             f"{type(model).__name__} trains with objective 'lm'")
+        self.layers = cfg.hidden_layers or default_layers(model)
+        check(self.layers <= model.config.num_hidden_layers, "hidden_layers",
+              f"must be <= the base model's {model.config.num_hidden_layers} blocks, got {self.layers}")
+        self.weights = {"lm": 1.0, "hidden": cfg.hidden_weight, "segment": cfg.segment_weight}
+        maker = BatchMaker(self.stream, self.base_tok, self.specials, self.start, int(self.special_rows[self.start]),
+                           cfg.seq_len, cfg.model.max_pieces, cfg.sampler, cfg.seed, cfg.needs_teacher)
+        self.batches = Prefetcher(maker, cfg.steps, background=cfg.prefetch)
         self.eval_texts = eval_texts or {}
         self.rows: list[dict] = []
         self.bpb_rows: list[dict] = []
         self.step = 0
         self.earlier_seconds = 0.0  # spent by earlier runs of this training (from the checkpoint resumed)
+        self.eval_seconds = 0.0  # spent evaluating, earlier runs included
         self.run_start = time.time()
 
     @property
     def seconds(self) -> float:
         """Wall seconds of this training so far, earlier (resumed) runs included."""
         return round(self.earlier_seconds + time.time() - self.run_start, 1)
+
+    @property
+    def train_seconds(self) -> float:
+        """Wall seconds spent training (evaluations left out), earlier (resumed) runs included."""
+        return round(self.seconds - self.eval_seconds, 1)
 
     @property
     def final(self) -> Hypernetwork:
@@ -182,7 +249,8 @@ class Trainer:
                 torch.save({"optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict()},
                            tmp / "optim.pt")
                 state = {"step": self.step, "rows": self.rows, "bpb_rows": self.bpb_rows,
-                         "config": asdict(self.cfg), "base": self.fingerprint, "seconds": self.seconds}
+                         "config": asdict(self.cfg), "base": self.fingerprint, "seconds": self.seconds,
+                         "eval_seconds": self.eval_seconds}
                 (tmp / "state.json").write_text(json.dumps(state) + "\n", encoding="utf-8")
             for old in sorted(root.glob("step-*"))[:-self.cfg.keep_checkpoints]:
                 shutil.rmtree(old, ignore_errors=True)
@@ -206,41 +274,60 @@ class Trainer:
         self.sched.load_state_dict(optim["scheduler"])
         self.step, self.rows, self.bpb_rows = state["step"], state["rows"], state["bpb_rows"]
         self.earlier_seconds = state.get("seconds", 0.0)  # checkpoints before this field: unknown, 0
+        self.eval_seconds = state.get("eval_seconds", 0.0)
         log.info("resumed from %s (step %d)", folder, self.step)
 
     # --- one step ----------------------------------------------------------------------------------
-    def lm_step(self, gen: torch.Generator, rng: np.random.Generator) -> dict[str, float]:
-        lang, texts = self.stream.push(self.step)
-        sample: SampledTokenizer = sample_tokenizer(self.stream.counts[lang], self.base_tok, self.specials,
-                                                    self.cfg.sampler, rng)
-        start, dev = self.start, self.acc.device
-        ids = torch.full((len(texts), self.cfg.seq_len), start, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for row, enc in enumerate(sample.tokenizer.encode_batch(texts, add_special_tokens=False)):
-            seq = [start, *enc.ids[: self.cfg.seq_len - 1]]
-            ids[row, :len(seq)], mask[row, :len(seq)] = torch.tensor(seq), 1
-        words = sample.tokens[sample.n_special:]
-        pieces = decompose_tokens(words, sample.tokenizer, self.base_tok, self.cfg.model.max_pieces)
+    def lm_step(self, gen: torch.Generator) -> dict[str, float]:
+        batch = self.batches.get(self.step)
+        terms, dev = self.cfg.terms(self.step), self.acc.device
+        ids, mask = batch.ids.to(dev), batch.mask.to(dev)
+        losses = dict.fromkeys(OBJECTIVES, float("nan"))
         with self.acc.autocast():
-            pred = predict_bucketed(self.hyper, self.core, pieces)
+            pred = predict_bucketed(self.hyper, self.core, batch.pieces)
             mats = {n: torch.cat([getattr(self.core, f"base_{n}")[self.special_rows].to(pred[n].dtype), pred[n]])
                     for n in self.core.names}
-            lm = lm_loss(self.model, mats, ids.to(dev), mask.to(dev), mask_id=self.mask_id,
-                         special_ids=torch.arange(sample.n_special), generator=gen)
-            known = [(i, self.base_vocab[w]) for i, w in enumerate(words) if w in self.base_vocab]
-            rows = torch.tensor([i for i, _ in known], dtype=torch.long)
-            lex = lexical_loss(self.core, pred, rows, torch.tensor([b for _, b in known], dtype=torch.long))
-        loss = lm + self.cfg.lexical_weight * lex
+            if terms == {"lm"}:
+                terms_loss = {"lm": lm_loss(self.model, mats, ids, mask, mask_id=self.mask_id,
+                                            special_ids=torch.arange(batch.sample.n_special), generator=gen)}
+            else:
+                terms_loss = self.distill_terms(batch, mats, ids, mask, terms)
+            lex = lexical_loss(self.core, pred, batch.known_rows, batch.known_base)
+        loss = self.cfg.lexical_weight * lex
+        for name, value in terms_loss.items():
+            loss = loss + self.weights[name] * value
+            losses[name] = value.item()
         self.backward(loss)
-        return {"loss": loss.item(), "lm_loss": lm.item(), "lexical_loss": lex.item(), "lang": lang,
-                "vocab": len(sample.tokens), "tokens": int(mask.sum()), "truncated": pieces.truncated}
+        return {"loss": loss.item(), "lm_loss": losses["lm"], "lexical_loss": lex.item(),
+                "hidden_loss": losses["hidden"], "segment_loss": losses["segment"], "lang": batch.lang,
+                "vocab": len(batch.sample.tokens), "tokens": int(batch.mask.sum()), "truncated": batch.pieces.truncated}
+
+    def distill_terms(self, batch: StepBatch, mats: dict[str, torch.Tensor], ids: torch.Tensor, mask: torch.Tensor,
+                      terms: set[str]) -> dict[str, torch.Tensor]:
+        """The terms of `terms` with the base model on its own tokenization as the teacher."""
+        dev, align = self.acc.device, batch.align
+        t_ids, t_mask = batch.teacher_ids.to(dev), batch.teacher_mask.to(dev)
+        t_states, t_logits = teacher_outputs(self.model, t_ids, t_mask, self.layers, full="segment" in terms)
+        full = bool(terms & {"lm", "segment"})  # only 'hidden': the student stops at the aligned layer
+        s_states, s_logits = forward_states(self.model, {"inputs_embeds": mats["input"][ids], "attention_mask": mask},
+                                            self.layers, stop=not full, params=embedding_params(self.model, mats))
+        out = {}
+        if "lm" in terms:
+            out["lm"] = causal_ce(s_logits, ids, mask)
+        if "hidden" in terms:
+            out["hidden"] = hidden_loss(s_states, t_states, align)
+        if "segment" in terms:
+            n = len(align.student)
+            out["segment"] = segment_loss(segment_logprobs(s_logits, ids, align.student_segment.to(dev), n),
+                                          segment_logprobs(t_logits, t_ids, align.teacher_segment.to(dev), n))
+        return out
 
     def identity_step(self, gen: torch.Generator) -> dict[str, float]:
         with self.acc.autocast():
             loss = identity_loss(self.core, self.hyper, self.cfg.identity_batch, gen)
         self.backward(loss)
-        return {"loss": loss.item(), "lm_loss": float("nan"), "lexical_loss": loss.item(), "lang": "",
-                "vocab": 0, "tokens": 0, "truncated": 0}
+        return {"loss": loss.item(), "lm_loss": float("nan"), "lexical_loss": loss.item(), "hidden_loss": float("nan"),
+                "segment_loss": float("nan"), "lang": "", "vocab": 0, "tokens": 0, "truncated": 0}
 
     def backward(self, loss: torch.Tensor) -> None:
         self.acc.backward(loss)
@@ -258,7 +345,7 @@ class Trainer:
         from tokshift.export import set_embeddings
         from tokshift.transfer import fvt_matrices
 
-        out = {}
+        out, start = {}, time.time()
         if not self.acc.is_main_process or not self.eval_texts:
             return out
         if not hasattr(self, "eval_model"):
@@ -275,6 +362,7 @@ class Trainer:
                 score = score_texts(self.eval_model, target, texts, ScoreConfig(512, 384, 4096), desc=f"eval {lang}")
                 nll, n_bytes = nll + score.nll_bits, n_bytes + score.n_bytes
             out[Path(tok_dir).name] = round(nll / max(n_bytes, 1), 5)
+        self.eval_seconds += time.time() - start
         return out
 
     # --- the loop ------------------------------------------------------------------------------------
@@ -286,15 +374,14 @@ class Trainer:
         self.stream.replay(self.step)
         fvt = self.evaluate(fvt=True)
         if self.step == 0 and self.eval_texts:
-            self.bpb_rows.append({"step": 0, **self.bpb_row(self.evaluate(), fvt)})
+            self.bpb_rows.append({"step": 0, "seconds": 0.0, **self.bpb_row(self.evaluate(), fvt)})
         self.hyper.train()
         t0, first = time.time(), len(self.rows)
         bar = tqdm(total=self.cfg.steps, initial=self.step, desc="hypernet", unit="step", disable=None)
         while self.step < self.cfg.steps:
             gen = torch.Generator().manual_seed(int(np.random.SeedSequence([self.cfg.seed, self.step,
                                                                             self.acc.process_index]).generate_state(1)[0]))
-            rng = np.random.default_rng([self.cfg.seed, self.step, self.acc.process_index, 2])
-            row = self.identity_step(gen) if self.step < self.cfg.identity_steps else self.lm_step(gen, rng)
+            row = self.identity_step(gen) if self.step < self.cfg.identity_steps else self.lm_step(gen)
             row = {"step": self.step + 1, **row, "lr": self.sched.get_last_lr()[0]}
             self.rows.append(row)
             self.step += 1
@@ -305,12 +392,14 @@ class Trainer:
                          row["lexical_loss"], (time.time() - t0) / max(1, len(self.rows) - first))
             last = self.step == self.cfg.steps
             if self.eval_texts and (last or (self.cfg.eval_every and self.step % self.cfg.eval_every == 0)):
-                self.bpb_rows.append({"step": self.step, **self.bpb_row(self.evaluate(), fvt)})
+                self.bpb_rows.append({"step": self.step, "seconds": self.train_seconds,
+                                      **self.bpb_row(self.evaluate(), fvt)})
                 self.acc.wait_for_everyone()
                 self.hyper.train()
             if last or self.step % self.cfg.checkpoint_every == 0:
                 self.save_checkpoint(root)
         bar.close()
+        self.batches.close()
         return {"steps": self.step, "seconds_this_run": round(time.time() - t0, 1), "fvt_bpb": fvt,
                 "final_bpb": self.bpb_rows[-1] if self.bpb_rows else {}}
 

@@ -36,18 +36,28 @@ def is_causal(model: PreTrainedModel) -> bool:
     return not getattr(model.config, "is_encoder_decoder", False) and "MaskedLM" not in type(model).__name__
 
 
+def causal_ce(logits: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean next-token cross-entropy (nats) over the real tokens of ids [B, T] (mask [B, T])."""
+    labels = ids[:, 1:].masked_fill(mask[:, 1:] == 0, -100)
+    return F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels.flatten(), ignore_index=-100)
+
+
+def embedding_params(model: PreTrainedModel, mats: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """{parameter name: matrix} to swap predicted matrices into `model` with functional_call."""
+    names = param_names(model)
+    return {names[k]: v for k, v in mats.items() if k in names}
+
+
 def lm_loss(model: PreTrainedModel, mats: dict[str, torch.Tensor], ids: torch.Tensor, mask: torch.Tensor,
             mask_id: int | None = None, special_ids: torch.Tensor | None = None,
             generator: torch.Generator | None = None, mlm_prob: float = 0.15) -> torch.Tensor:
     """Mean token cross-entropy (nats) of `model` on ids [B, T] (mask [B, T]) with embeddings `mats` [V_sample, d]."""
-    names = param_names(model)
-    params = {names[k]: v for k, v in mats.items() if k in names}
+    params = embedding_params(model, mats)
     embeds = mats["input"][ids]
     if is_causal(model):
         logits = functional_call(model, params, (), {"inputs_embeds": embeds, "attention_mask": mask,
                                                      "use_cache": False}).logits
-        labels = ids[:, 1:].masked_fill(mask[:, 1:] == 0, -100)
-        return F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels.flatten(), ignore_index=-100)
+        return causal_ce(logits, ids, mask)
     if mask_id is None:
         raise ValueError("a masked LM needs a mask token in its tokenizer to be trained with (tokenizer.mask_token)")
     pick = torch.rand(ids.shape, generator=generator).to(ids.device) < mlm_prob
