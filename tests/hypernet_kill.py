@@ -14,10 +14,10 @@ kill_at = int(sys.argv.pop(1))
 original = loop.Trainer.lm_step
 
 
-def lm_step(self, gen, rng):
+def lm_step(self, gen):
     if self.step == kill_at:  # mid-step: after the last checkpoint, before the next one
         os.kill(os.getpid(), signal.SIGKILL)
-    return original(self, gen, rng)
+    return original(self, gen)
 
 
 loop.Trainer.lm_step = lm_step
