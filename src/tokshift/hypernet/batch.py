@@ -9,6 +9,7 @@ thread while step s runs the models changes nothing but the wall clock. Leaves o
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -33,7 +34,8 @@ class StepBatch:
     mask: torch.Tensor
     """[B, T] 1 on real tokens."""
     pieces: Pieces
-    """Base pieces of the sample's non-special tokens (in id order after the specials)."""
+    """Base pieces of the non-special tokens, in id order after the specials: the whole sampled vocabulary, or
+    only the tokens the batch uses (ids renumbered; see used_vocabulary)."""
     known_rows: torch.Tensor
     """Rows of `pieces` whose token the base vocabulary has verbatim ..."""
     known_base: torch.Tensor
@@ -62,8 +64,10 @@ class BatchMaker:
     """Builds StepBatch for a step; `teacher` adds the base tokenization and the alignment."""
 
     def __init__(self, stream: TextStream, base: Tokenizer, specials: list[str], start: int, base_start: int,
-                 seq_len: int, max_pieces: int, sampler: SamplerConfig, seed: int, teacher: bool):
+                 seq_len: int, max_pieces: int, sampler: SamplerConfig, seed: int, teacher: bool,
+                 used_only: Callable[[int], bool] = lambda step: False):
         self.stream, self.specials, self.start, self.base_start = stream, specials, start, base_start
+        self.used_only = used_only
         self.seq_len, self.max_pieces, self.sampler, self.seed, self.teacher = (seq_len, max_pieces, sampler,
                                                                                seed, teacher)
         self.base = base
@@ -83,6 +87,8 @@ class BatchMaker:
         ids, mask = pad_rows([[self.start, *e.ids[:keep]] for e in encs], self.start, self.seq_len)
         t2 = time.perf_counter()
         words = sample.tokens[sample.n_special:]
+        if self.used_only(step):
+            ids, words = used_vocabulary(ids, sample)
         pieces = decompose_tokens(words, sample.tokenizer, self.base, self.max_pieces)
         known = [(i, self.base_vocab[w]) for i, w in enumerate(words) if w in self.base_vocab]
         t3 = time.perf_counter()
@@ -100,6 +106,18 @@ class BatchMaker:
         t4 = time.perf_counter()
         batch.seconds = {"sample": t1 - t0, "encode": t2 - t1, "pieces": t3 - t2, "teacher": t4 - t3}
         return batch
+
+
+def used_vocabulary(ids: torch.Tensor, sample: SampledTokenizer) -> tuple[torch.Tensor, list[str]]:
+    """ids renumbered to the tokens the batch uses (specials keep their ids), and those tokens' strings.
+
+    A step that only reads input embeddings (no softmax over the vocabulary) needs the hypernetwork for
+    these tokens alone. Example: specials 0-1, ids [[0, 7, 5, 7]] -> [[0, 3, 2, 3]], words [tok 5, tok 7].
+    """
+    used = sorted(set(ids.flatten().tolist()) - set(range(sample.n_special)))
+    lookup = torch.arange(len(sample.tokens))
+    lookup[used] = torch.arange(sample.n_special, sample.n_special + len(used))
+    return lookup[ids], [sample.tokens[i] for i in used]
 
 
 class Prefetcher:

@@ -103,9 +103,10 @@ class TrainConfig:
     """Weight of the 'segment' term (mean KL over segments, nats)."""
     hidden_steps: int = 0
     """Warm-up steps after identity_steps that train with 'hidden' alone; `objective` afterwards."""
-    prefetch: bool = True
+    prefetch: bool = False
     """Build the next step's batch (sampled tokenizer, tokenization, pieces) in a background thread while the
-    current step runs; results are identical either way."""
+    current step runs; results are identical either way. Off by default: on 2 CPU cores the thread takes cores
+    from the models' own threads (see docs/hypernet.md)."""
     identity_steps: int = 0
     """Warm-up steps of the identity loss only (no base-model forward)."""
     identity_batch: int = 1024
@@ -213,7 +214,8 @@ class Trainer:
               f"must be <= the base model's {model.config.num_hidden_layers} blocks, got {self.layers}")
         self.weights = {"lm": 1.0, "hidden": cfg.hidden_weight, "segment": cfg.segment_weight}
         maker = BatchMaker(self.stream, self.base_tok, self.specials, self.start, int(self.special_rows[self.start]),
-                           cfg.seq_len, cfg.model.max_pieces, cfg.sampler, cfg.seed, cfg.needs_teacher)
+                           cfg.seq_len, cfg.model.max_pieces, cfg.sampler, cfg.seed, cfg.needs_teacher,
+                           used_only=lambda step: cfg.terms(step) == {"hidden"})
         self.batches = Prefetcher(maker, cfg.steps, background=cfg.prefetch)
         self.eval_texts = eval_texts or {}
         self.rows: list[dict] = []
