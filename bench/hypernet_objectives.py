@@ -2,17 +2,17 @@
 
 Each variant is `name=override,override,...` of params.yaml's hypernet section (values parsed as YAML);
 every variant gets the same eval tokenizers and valid text as the stage, and its own fresh checkpoint
-folder. The curves (seconds exclude the evaluations) are written in long form to --csv, drawn with
-their FVT levels to --png. Example (the figures in docs/hypernet.md):
+folder. Each variant's curve (the stage's bpb CSV: step, training seconds without the evaluations, bpb
+per eval tokenizer, FVT levels) is kept as --out/<name>.csv (a DVC plot), and all curves in the folder
+are drawn to --png. Example (the figures in docs/hypernet.md):
 
-    python bench/hypernet_objectives.py --csv docs/hypernet_variants.csv --png docs/hypernet_variants.png \
+    python bench/hypernet_objectives.py --out docs/hypernet_variants --png docs/hypernet_variants.png \
         --variant "lm=objective=lm,steps=40,eval_every=20" --variant "hidden=objective=hidden,steps=100,eval_every=50"
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import subprocess
 import sys
@@ -21,7 +21,6 @@ from pathlib import Path
 
 import yaml
 
-from tokshift.atomic import write_csv
 from tokshift.plots import hypernet_variants_png
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,27 +47,17 @@ def merged(base: dict, overrides: dict) -> dict:
     return out
 
 
-def run_variant(name: str, overrides: dict, params: dict, args, tmp: Path) -> list[dict]:
-    folder = tmp / name.replace("+", "_")
+def run_variant(name: str, overrides: dict, params: dict, args, tmp: Path) -> None:
+    folder = tmp / name
     folder.mkdir()
     (folder / "params.yaml").write_text(yaml.safe_dump({"hypernet": merged(params["hypernet"], overrides)}))
     cmd = [sys.executable, "stages/hypernet.py", "--params", str(folder / "params.yaml"), "--model", args.model,
            "--corpus", args.corpus, "--out", str(folder / "out"), "--checkpoints", str(folder / "ckpt"),
            "--metrics", str(folder / "metrics.json"), "--curve", str(folder / "train.csv"),
-           "--bpb-curve", str(folder / "bpb.csv"), "--png", str(folder / "bpb.png")]
+           "--bpb-curve", str(Path(args.out) / f"{name}.csv"), "--png", str(folder / "bpb.png")]
     print(f"variant {name}: {overrides}", flush=True)
     subprocess.run(cmd, cwd=ROOT, check=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
-    rows = []
-    with (folder / "bpb.csv").open(encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            for key in row:
-                if key.endswith("/hypernet"):
-                    tok = key[: -len("/hypernet")]
-                    rows.append({"variant": name, "step": row["step"], "seconds": row["seconds"], "tokenizer": tok,
-                                 "bpb": row[key], "fvt": row[f"{tok}/fvt"]})
-    print("\n".join(f"  {r['tokenizer']:<16} step {r['step']:>4} {float(r['seconds']):7.1f} s  bpb {r['bpb']}"
-                    for r in rows), flush=True)
-    return rows
+    print((Path(args.out) / f"{name}.csv").read_text(encoding="utf-8"), flush=True)
 
 
 def main() -> None:
@@ -77,18 +66,15 @@ def main() -> None:
     parser.add_argument("--model", default="storage/models/base")
     parser.add_argument("--corpus", default="storage/corpus/corpus.parquet")
     parser.add_argument("--variant", action="append", required=True, help="name=key=value,key=value (repeatable)")
-    parser.add_argument("--csv", required=True, help="long-form curves to write (appended to when it exists)")
-    parser.add_argument("--png", required=True, help="figure to write")
+    parser.add_argument("--out", required=True, help="folder of curves, one CSV per variant (others are kept)")
+    parser.add_argument("--png", required=True, help="figure of every curve in --out")
     args = parser.parse_args()
     params = yaml.safe_load(Path(args.params).read_text(encoding="utf-8"))
-    out = Path(args.csv)
-    rows = list(csv.DictReader(out.open(encoding="utf-8"))) if out.exists() else []
+    Path(args.out).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="hypernet-variants-") as tmp:
         for text in args.variant:
-            name, overrides = parse_variant(text)
-            rows = [r for r in rows if r["variant"] != name] + run_variant(name, overrides, params, args, Path(tmp))
-            write_csv(out, rows)  # after each variant: a long run keeps what it has measured
-    hypernet_variants_png(out, Path(args.png))
+            run_variant(*parse_variant(text), params, args, Path(tmp))
+    hypernet_variants_png(Path(args.out), Path(args.png))
 
 
 if __name__ == "__main__":

@@ -117,24 +117,26 @@ def hypernet_png(curve_csv: Path, out: Path) -> Path:
     return save_png(fig, out)
 
 
-def hypernet_variants_png(curves_csv: Path, out: Path) -> Path:
-    """Valid bpb vs training seconds, one panel per eval tokenizer, one line per objective variant, FVT dashed."""
+def hypernet_variants_png(curves: Path, out: Path) -> Path:
+    """Valid bpb vs training seconds of every <variant>.csv in `curves` (the hypernet stage's bpb CSVs): one
+    panel per eval tokenizer, one line per variant, the FVT level dashed."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    with curves_csv.open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    tokenizers = list(dict.fromkeys(r["tokenizer"] for r in rows))
-    variants = list(dict.fromkeys(r["variant"] for r in rows))
+    variants = {}
+    for path in sorted(curves.glob("*.csv"), key=lambda p: (p.stem != "lm", p.stem)):  # the reference first
+        with path.open(encoding="utf-8") as f:
+            variants[path.stem] = list(csv.DictReader(f))
+    first = next(iter(variants.values()))
+    tokenizers = [k[: -len("/hypernet")] for k in first[0] if k.endswith("/hypernet")]
     fig, axes = plt.subplots(1, len(tokenizers), figsize=(4.2 * len(tokenizers), 3.8), squeeze=False)
     for ax, tok in zip(axes[0], tokenizers, strict=True):
-        mine = [r for r in rows if r["tokenizer"] == tok]
-        for i, variant in enumerate(variants):
-            pts = [(float(r["seconds"]), float(r["bpb"])) for r in mine if r["variant"] == variant]
-            ax.plot(*zip(*pts, strict=True), color=f"C{i}", marker="o", markersize=3, label=variant)
-        ax.axhline(float(mine[0]["fvt"]), color="grey", linestyle="--", label="FVT")
+        for i, (variant, rows) in enumerate(variants.items()):
+            ax.plot([float(r["seconds"]) for r in rows], [float(r[f"{tok}/hypernet"]) for r in rows], color=f"C{i}",
+                    marker="o", markersize=3, label=variant)
+        ax.axhline(float(first[0][f"{tok}/fvt"]), color="grey", linestyle="--", label="FVT")
         ax.set_title(tok, fontsize=10)
         ax.set_xlabel("training seconds (evaluations left out)")
     axes[0][0].set_ylabel("valid bits per byte (lower is better)")

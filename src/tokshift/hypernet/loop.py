@@ -1,5 +1,6 @@
-"""Hypernetwork training: sample a tokenizer, re-tokenize a batch, predict its embeddings, LM loss through
-the frozen base model (+ lexical loss), AdamW with warmup + cosine decay and gradient clipping.
+"""Hypernetwork training: sample a tokenizer, re-tokenize a batch (batch.py), predict its embeddings, a loss
+through the frozen base model (`objective`: the LM loss, or the model-aware terms of distill.py) + lexical
+loss, AdamW with warmup + cosine decay and gradient clipping.
 
 Runs unchanged as one process or under `torchrun` / `accelerate launch` (DDP through `accelerate`; each
 process samples its own tokenizer and language). Everything random in a step is drawn from a generator
