@@ -20,8 +20,9 @@ import torch
 
 from tokshift.base_model import load_model
 from tokshift.corpus import read_corpus
+from tokshift.hypernet.config import TrainConfig
 from tokshift.hypernet.distill import forward_states
-from tokshift.hypernet.loop import TrainConfig, Trainer, predict_bucketed
+from tokshift.hypernet.loop import Trainer, predict_bucketed
 from tokshift.hypernet.objective import causal_ce, embedding_params, lexical_loss
 from tokshift.params import load_section
 

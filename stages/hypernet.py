@@ -15,7 +15,8 @@ from tokshift.atomic import atomic_dir, write_csv, write_json
 from tokshift.base_model import load_model
 from tokshift.corpus import read_corpus
 from tokshift.evaluate import capped_texts
-from tokshift.hypernet.loop import TrainConfig, Trainer
+from tokshift.hypernet.config import TrainConfig
+from tokshift.hypernet.loop import Trainer
 from tokshift.hypernet.predict import save_hypernet
 from tokshift.params import load_section
 from tokshift.plots import hypernet_png

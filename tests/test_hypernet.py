@@ -209,7 +209,7 @@ def test_copy_exact_keeps_base_rows_of_known_tokens(tiny_models, tokenizers_dir,
 
 @pytest.mark.parametrize("field,value", [("ema_decay", 1.0), ("ema_decay", -0.1), ("lr", 0.0), ("identity_steps", 999)])
 def test_bad_training_config_names_the_field(field, value):
-    from tokshift.hypernet.loop import TrainConfig
+    from tokshift.hypernet.config import TrainConfig
     from tokshift.params import ParamsError
 
     with pytest.raises(ParamsError, match=field):

@@ -10,6 +10,7 @@ from tokshift.base_model import load_model
 from tokshift.corpus import read_corpus
 from tokshift.hypernet.align import align_batch, boundary_ends
 from tokshift.hypernet.batch import pad_rows
+from tokshift.hypernet.config import TrainConfig
 from tokshift.hypernet.distill import (
     decoder_layers,
     forward_states,
@@ -18,7 +19,7 @@ from tokshift.hypernet.distill import (
     segment_loss,
     teacher_outputs,
 )
-from tokshift.hypernet.loop import TrainConfig, Trainer
+from tokshift.hypernet.loop import Trainer
 from tokshift.hypernet.sampler import SamplerConfig, SubstringCounts, sample_tokenizer
 from tokshift.hypernet.stream import special_tokens
 from tokshift.params import ParamsError, from_dict

@@ -55,7 +55,7 @@ def test_stage_writes_hypernetwork_curves_and_metrics(reference):
     assert bpb[0] == "step,seconds,de-bpe-400/hypernet,de-bpe-400/fvt"
     assert [r.split(",")[0] for r in bpb[1:]] == ["0", "3", "6"]
     seconds = [float(r.split(",")[1]) for r in bpb[1:]]
-    assert seconds[0] == 0 and seconds[1] < seconds[2] <= metrics["wall_seconds"], "training seconds, rising"
+    assert seconds[0] == 0 <= seconds[1] <= seconds[2] <= metrics["wall_seconds"], "training seconds, not falling"
     step0 = bpb[1].split(",")
     assert abs(float(step0[2]) - float(step0[3])) < 1e-3, "the untrained hypernetwork scores like FVT"
     assert (reference / "bpb.png").read_bytes()[:4] == b"\x89PNG"
@@ -99,7 +99,8 @@ def test_changed_config_starts_fresh_and_foreign_checkpoint_is_refused(reference
     assert len(list((tmp_path / "ckpt").iterdir())) == 2
     # The same config on another base model: refused by name.
     from tokshift.base_model import load_model
-    from tokshift.hypernet.loop import TrainConfig, Trainer
+    from tokshift.hypernet.config import TrainConfig
+    from tokshift.hypernet.loop import Trainer
     from tokshift.hypernet.predict import CheckpointMismatchError
     from tokshift.params import from_dict
 

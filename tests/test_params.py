@@ -6,6 +6,7 @@ import pytest
 from conftest import ROOT
 
 from tokshift.corpus import CorpusConfig
+from tokshift.hypernet.config import TrainConfig
 from tokshift.params import ParamsError, from_dict, load_section, read_yaml
 from tokshift.stats import StatsConfig
 from tokshift.tokenizer_training import TokenizerConfig
@@ -14,6 +15,7 @@ from tokshift.tokenizer_training import TokenizerConfig
 def test_every_shipped_section_loads():
     load_section(ROOT / "params.yaml", "corpus", CorpusConfig)
     load_section(ROOT / "params.yaml", "stats", StatsConfig)
+    assert load_section(ROOT / "params.yaml", "hypernet", TrainConfig).terms(0) == {"lm"}
     tokenizers = read_yaml(ROOT / "params.yaml")["tokenizers"]
     assert {"de-bpe-16k", "ru-bpe-16k", "ja-unigram-16k", "code-bpe-16k", "multi-bpe-32k"} <= set(tokenizers)
     for name, section in tokenizers.items():

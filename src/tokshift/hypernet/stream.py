@@ -15,7 +15,7 @@ import numpy as np
 from tokshift.hypernet.sampler import SubstringCounts
 
 if TYPE_CHECKING:
-    from tokshift.hypernet.loop import TrainConfig
+    from tokshift.hypernet.config import TrainConfig
 
 
 class TextStream:

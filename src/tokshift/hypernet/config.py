@@ -1,0 +1,124 @@
+"""The hypernetwork training configuration: TrainConfig, every field documented and checked by name.
+
+The checkpoint key (`TrainConfig.key`) hashes what a resume must match; `terms` says which objective terms
+train at a step. Leaves out: the training itself (loop.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+from tokshift.hypernet.model import HypernetConfig
+from tokshift.hypernet.sampler import SamplerConfig
+from tokshift.params import check
+
+OBJECTIVES = ("lm", "hidden", "segment")
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 300
+    """Optimizer steps (identity warm-up included)."""
+    batch_size: int = 8
+    """Texts per step and process."""
+    seq_len: int = 128
+    """Tokens per text (of the sampled tokenizer, BOS included)."""
+    text_chars: int = 0
+    """Characters cut from a train document per text; 0 = 4 x seq_len."""
+    langs: list[str] = field(default_factory=lambda: ["en"])
+    """Training languages, one per step in turn (the corpus train split)."""
+    lr: float = 3e-4
+    """Peak AdamW learning rate."""
+    weight_decay: float = 0.01
+    """AdamW weight decay."""
+    warmup_steps: int = 20
+    """Linear warmup steps before the cosine decay to 0."""
+    grad_clip: float = 1.0
+    """Max gradient norm."""
+    ema_decay: float = 0.0
+    """Decay of an exponential moving average of the weights (0 = off). The average starts at the initial,
+    FVT-equivalent network and is what gets evaluated and saved: it damps the step-to-step noise of small
+    single-language batches (each step sees one sampled tokenizer on ~1k tokens)."""
+    lexical_weight: float = 0.5
+    """Weight of the lexical loss (MSE to base embeddings of tokens the base vocabulary has)."""
+    objective: str = "lm"
+    """What the frozen base model teaches, a '+'-joined sum of: 'lm' (next-token cross-entropy on the sampled
+    tokenization), 'hidden' (its states after hidden_layers blocks matched to the base tokenization's at aligned
+    boundaries), 'segment' (each text segment's probability between aligned boundaries matched to the base's).
+    Masked LMs: 'lm' only."""
+    hidden_layers: int = 0
+    """Blocks the 'hidden' objective runs (the student stops there when nothing else needs the logits); 0 = a
+    third of the base model's depth."""
+    hidden_weight: float = 1.0
+    """Weight of the 'hidden' term (a normalised MSE: 1 = error as large as the teacher states' variance)."""
+    segment_weight: float = 1.0
+    """Weight of the 'segment' term (mean KL over segments, nats)."""
+    hidden_steps: int = 0
+    """Warm-up steps after identity_steps that train with 'hidden' alone; `objective` afterwards."""
+    prefetch: bool = False
+    """Build the next step's batch (sampled tokenizer, tokenization, pieces) in a background thread while the
+    current step runs; results are identical either way. Off by default: on 2 CPU cores the thread takes cores
+    from the models' own threads (see docs/hypernet.md)."""
+    identity_steps: int = 0
+    """Warm-up steps of the identity loss only (no base-model forward)."""
+    identity_batch: int = 1024
+    """Random base tokens per identity step."""
+    checkpoint_every: int = 50
+    """Steps between checkpoints."""
+    keep_checkpoints: int = 2
+    """Most recent checkpoints kept."""
+    eval_every: int = 50
+    """Steps between bits-per-byte evaluations on eval_tokenizers (0 = only at the start and the end)."""
+    eval_tokenizers: list[str] = field(default_factory=list)
+    """Target tokenizer folders for the bpb-vs-step curve (valid split of their languages)."""
+    eval_max_bytes: int = 4000
+    """Valid-split bytes per language scored at each evaluation."""
+    embed_batch_tokens: int = 65536
+    """Pieces per hypernetwork batch when embedding a whole vocabulary."""
+    bf16: bool = True
+    """bf16 autocast on GPU (CPU runs in float32)."""
+    deterministic: bool = True
+    """On CPU, torch's deterministic algorithms (the stage turns them on): reruns and resumes are bit-identical
+    with any number of threads, at no measured cost (64.5 vs 63.9 s for 7 steps)."""
+    seed: int = 0
+    """Seed of every random draw."""
+    model: HypernetConfig = field(default_factory=HypernetConfig)
+    """Hypernetwork architecture."""
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    """Tokenizer sampling."""
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "checkpoint_every", "keep_checkpoints", "eval_max_bytes"):
+            check(getattr(self, name) > 0, name, f"must be > 0, got {getattr(self, name)}")
+        check(self.seq_len >= 2, "seq_len", f"must be >= 2, got {self.seq_len}")
+        check(self.lr > 0, "lr", f"must be > 0, got {self.lr}")
+        check(0.0 <= self.ema_decay < 1.0, "ema_decay", f"must be in [0, 1), got {self.ema_decay}")
+        check(bool(self.langs), "langs", "must name at least one language")
+        check(0 <= self.identity_steps <= self.steps, "identity_steps",
+              f"must be in [0, steps], got {self.identity_steps}")
+        terms = self.objective.split("+")
+        check(bool(terms) and set(terms) <= set(OBJECTIVES) and len(set(terms)) == len(terms), "objective",
+              f"must join distinct terms of {'/'.join(OBJECTIVES)} with '+', got {self.objective!r}")
+        check(self.hidden_layers >= 0, "hidden_layers", f"must be >= 0 (0 = a third of the depth), got "
+              f"{self.hidden_layers}")
+        check(0 <= self.hidden_steps <= self.steps - self.identity_steps, "hidden_steps",
+              f"must be in [0, steps - identity_steps], got {self.hidden_steps}")
+
+    def terms(self, step: int) -> set[str]:
+        """The objective's terms at `step` (an LM step: after the identity warm-up)."""
+        if step < self.identity_steps + self.hidden_steps:
+            return {"hidden"}
+        return set(self.objective.split("+"))
+
+    @property
+    def needs_teacher(self) -> bool:
+        return self.hidden_steps > 0 or self.objective != "lm"
+
+    def key(self, fingerprint: dict) -> str:
+        """Checkpoint key: what must match for a resume (not the logging/eval knobs)."""
+        skip = {"checkpoint_every", "keep_checkpoints", "eval_every", "eval_tokenizers", "eval_max_bytes",
+                "embed_batch_tokens", "prefetch"}
+        cfg = {k: v for k, v in asdict(self).items() if k not in skip}
+        return hashlib.sha256(json.dumps([cfg, fingerprint], sort_keys=True).encode()).hexdigest()[:16]
