@@ -3,6 +3,7 @@
 Part 1 splits default `lm` steps (params.yaml: hypernet) into: tokenizer sampling, re-tokenization,
 pieces of the sampled vocabulary, hypernetwork forward, base forward through the blocks, logits over
 the sampled vocabulary (+ loss), base backward, hypernetwork backward, optimizer + weight average.
+The blocks are timed in a forward without gradient; "logits + loss" is the rest of the forward with it.
 Part 2 times whole steps (Trainer.lm_step): `lm` with and without the background batch builder, and
 each other objective, as ratios to the `lm` step without it, all in this run on the same steps.
 

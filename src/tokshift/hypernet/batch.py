@@ -72,9 +72,9 @@ class BatchMaker:
                                                                                seed, teacher)
         self.base = base
         self.base_vocab = base.get_vocab(with_added_tokens=True)
-        # Offsets as the pre-tokenizer gives them: a post-processor may trim whitespace off a token's span.
-        self.base_plain = Tokenizer.from_str(base.to_str())
-        self.base_plain.post_processor = None
+        if teacher:  # offsets as the pre-tokenizer gives them: a post-processor may trim a token's span
+            self.base_plain = Tokenizer.from_str(base.to_str())
+            self.base_plain.post_processor = None
 
     def make(self, step: int) -> StepBatch:
         t0 = time.perf_counter()
