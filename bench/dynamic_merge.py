@@ -17,9 +17,10 @@ from itertools import pairwise
 
 import torch
 
-from tokshift.base_model import load_model
-from tokshift.corpus import read_corpus
-from tokshift.dynamic import MergeConfig, base_encode, dynamic_tokenize, specials, units
+from tokshift.data.corpus import read_corpus
+from tokshift.dynamic.merge import MergeConfig, base_encode, dynamic_tokenize, units
+from tokshift.model.base import load_model
+from tokshift.tokenization.specials import special_ids
 
 
 def plain_merges(batch_units: list[list[list[int]]], cfg: MergeConfig) -> tuple[list[list[tuple]], int]:
@@ -72,7 +73,7 @@ def main() -> None:
         if len(texts) == args.docs:
             break
     cfg = MergeConfig(budget=args.budget)
-    special = specials(base)
+    special = special_ids(base)
 
     def best_of(fn, repeats=3):
         times = []

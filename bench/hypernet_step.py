@@ -19,13 +19,14 @@ from dataclasses import replace
 
 import torch
 
-from tokshift.base_model import load_model
-from tokshift.corpus import read_corpus
+from tokshift.core.params import load_section
+from tokshift.data.corpus import read_corpus
 from tokshift.hypernet.config import TrainConfig
 from tokshift.hypernet.distill import forward_states
 from tokshift.hypernet.loop import Trainer, predict_bucketed
-from tokshift.hypernet.objective import causal_ce, embedding_params, lexical_loss
-from tokshift.params import load_section
+from tokshift.hypernet.objective import causal_ce, lexical_loss
+from tokshift.model.base import load_model
+from tokshift.model.embeddings import embedding_params
 
 
 def split_step(trainer: Trainer) -> dict[str, float]:

@@ -21,14 +21,14 @@ from pathlib import Path
 import torch
 
 from tokshift.hypernet.model import HypernetConfig, Hypernetwork
-from tokshift.hypernet.pieces import Pieces
+from tokshift.tokenization.pieces import Pieces
 
 
 def piece_counts(n: int, max_pieces: int, tokenizer: Path, base: Path, gen: torch.Generator) -> torch.Tensor:
     if tokenizer.exists() and base.exists():
         from transformers import AutoTokenizer
 
-        from tokshift.hypernet.pieces import decompose_tokens
+        from tokshift.tokenization.pieces import decompose_tokens
 
         target, base_tok = AutoTokenizer.from_pretrained(tokenizer), AutoTokenizer.from_pretrained(base)
         tokens = list(target.backend_tokenizer.get_vocab())

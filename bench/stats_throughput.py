@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from tokshift.stats import StatsConfig, compute_stats, find_tokenizers, write_stats
-from tokshift.tokenizer_training import load_tokenizer
+from tokshift.stats.tokens import StatsConfig, compute_stats, find_tokenizers, write_stats
+from tokshift.tokenization.training import load_tokenizer
 
 
 def best_of(fn, repeats: int) -> float:

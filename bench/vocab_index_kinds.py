@@ -17,10 +17,12 @@ from pathlib import Path
 
 import torch
 
-from tokshift.base_model import load_model
-from tokshift.evaluate import bos_id
-from tokshift.large_generate import open_large_vocab, sample_queries, split_query_states
-from tokshift.vocab_index import IndexConfig, build_index, load_index, output_latency, recall_at_k
+from tokshift.large_vocab.evaluate import output_latency, recall_at_k, sample_queries
+from tokshift.large_vocab.folder import open_large_vocab
+from tokshift.large_vocab.index import IndexConfig, build_index, load_index
+from tokshift.large_vocab.states import split_query_states
+from tokshift.model.base import load_model
+from tokshift.model.score import bos_id
 
 KINDS = ["HNSW32@ef_search=128,whiten=0", "HNSW32@ef_search=128", "HNSW32@ef_search=512",
          "IVF1024,Flat@nprobe=64,whiten=0", "IVF1024,Flat@nprobe=128,whiten=0",

@@ -21,29 +21,24 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from tokshift.base_model import load_model
-from tokshift.corpus import split_texts
-from tokshift.dynamic import base_encode, specials, token_string, units
-from tokshift.evaluate import bos_id
-from tokshift.hypernet.predict import load_hypernet
-from tokshift.large_generate import open_large_vocab, sample_queries, split_query_states
-from tokshift.vocab_index import (
-    IndexConfig,
-    argmax_found,
-    build_index,
-    embed_extra_tokens,
-    load_index,
-    output_latency,
-    output_matrix,
-    recall_at_k,
-)
+from tokshift.data.corpus import split_texts
+from tokshift.dynamic.merge import base_encode, units
+from tokshift.hypernet.folder import load_hypernet
+from tokshift.large_vocab.evaluate import argmax_found, output_latency, recall_at_k, sample_queries
+from tokshift.large_vocab.folder import embed_extra_tokens, open_large_vocab, output_matrix
+from tokshift.large_vocab.index import IndexConfig, build_index, load_index
+from tokshift.large_vocab.states import split_query_states
+from tokshift.model.base import load_model
+from tokshift.model.score import bos_id
+from tokshift.tokenization.specials import special_ids
+from tokshift.tokenization.spelling import token_string
 
 LANGS = "en,de,fr,es,ru,el,ja,zh,ko,code"
 
 
 def pretoken_ngrams(texts: list[str], base, max_pieces: int) -> Counter:
     """Counts of runs of 2 and 3 consecutive pretokens (tuples of base ids), specials left out."""
-    special, counts = specials(base), Counter()
+    special, counts = special_ids(base), Counter()
     for start in tqdm(range(0, len(texts), 256), desc="n-grams", unit="batch", disable=None):
         chunk = texts[start:start + 256]
         for text, enc in zip(chunk, base_encode(chunk, base), strict=True):

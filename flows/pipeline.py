@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
-from tokshift.atomic import atomic_dir
+from tokshift.core.atomic import atomic_dir
 
 STATS_TABLES = ("doc_stats", "token_freq")
 

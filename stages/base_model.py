@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from tokshift.atomic import write_json
-from tokshift.base_model import BaseModelConfig, prepare_base_model
-from tokshift.params import load_section
+from tokshift.core.atomic import write_json
+from tokshift.core.params import load_section
+from tokshift.model.base import BaseModelConfig, prepare_base_model
 from tokshift.stage import run_stage, stage_parser
 
 

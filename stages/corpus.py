@@ -1,8 +1,8 @@
 """Stage `corpus`: gather, filter, deduplicate, cap and split documents (params.yaml: corpus)."""
 
-from tokshift.atomic import write_json
-from tokshift.corpus import CorpusConfig, build_corpus
-from tokshift.params import load_section
+from tokshift.core.atomic import write_json
+from tokshift.core.params import load_section
+from tokshift.data.corpus import CorpusConfig, build_corpus
 from tokshift.stage import run_stage, stage_parser
 
 

@@ -4,14 +4,14 @@ from pathlib import Path
 
 import torch
 
-from tokshift.atomic import write_csv, write_json
-from tokshift.base_model import load_model
-from tokshift.corpus import split_texts
-from tokshift.dynamic_embed import DynamicEmbedder
-from tokshift.dynamic_eval import DynamicEvalConfig, evaluate_dynamic
-from tokshift.evaluate import bos_id
-from tokshift.hypernet.predict import load_hypernet
-from tokshift.params import load_section
+from tokshift.core.atomic import write_csv, write_json
+from tokshift.core.params import load_section
+from tokshift.data.corpus import split_texts
+from tokshift.dynamic.embed import DynamicEmbedder
+from tokshift.dynamic.evaluate import DynamicEvalConfig, evaluate_dynamic
+from tokshift.hypernet.folder import load_hypernet
+from tokshift.model.base import load_model
+from tokshift.model.score import bos_id
 from tokshift.plots import dynamic_png
 from tokshift.stage import run_stage, stage_parser
 

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from tokshift.atomic import write_csv, write_json
-from tokshift.evaluate import EvaluateConfig, evaluate_all
-from tokshift.params import load_section
+from tokshift.core.atomic import write_csv, write_json
+from tokshift.core.params import load_section
+from tokshift.evaluation.evaluate import EvaluateConfig, evaluate_all
 from tokshift.plots import evaluation_png
 from tokshift.stage import run_stage, stage_parser
 

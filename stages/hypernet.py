@@ -11,17 +11,17 @@ from pathlib import Path
 
 import torch
 
-from tokshift.atomic import atomic_dir, write_csv, write_json
-from tokshift.base_model import load_model
-from tokshift.corpus import read_corpus
-from tokshift.evaluate import capped_texts
+from tokshift.core.atomic import atomic_dir, write_csv, write_json
+from tokshift.core.params import load_section
+from tokshift.data.corpus import read_corpus
 from tokshift.hypernet.config import TrainConfig
+from tokshift.hypernet.folder import save_hypernet
 from tokshift.hypernet.loop import Trainer
-from tokshift.hypernet.predict import save_hypernet
-from tokshift.params import load_section
+from tokshift.model.base import load_model
+from tokshift.model.score import capped_texts
 from tokshift.plots import hypernet_png
 from tokshift.stage import run_stage, stage_parser
-from tokshift.tokenizer_training import tokenizer_langs
+from tokshift.tokenization.training import tokenizer_langs
 
 
 def tail_mean(rows: list[dict], name: str) -> float | None:

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from tokshift.atomic import write_json
-from tokshift.params import load_section
+from tokshift.core.atomic import write_json
+from tokshift.core.params import load_section
 from tokshift.stage import run_stage, stage_parser
-from tokshift.stats import StatsConfig, compute_stats, summary, write_stats
+from tokshift.stats.tokens import StatsConfig, compute_stats, summary, write_stats
 
 
 def main(args) -> None:

@@ -5,10 +5,10 @@ Not named tokenizers.py: the script folder is first on sys.path and would shadow
 
 from pathlib import Path
 
-from tokshift.atomic import write_json
-from tokshift.params import ParamsError, from_dict, read_yaml
+from tokshift.core.atomic import write_json
+from tokshift.core.params import ParamsError, from_dict, read_yaml
 from tokshift.stage import run_stage, stage_parser
-from tokshift.tokenizer_training import TokenizerConfig, train_tokenizer
+from tokshift.tokenization.training import TokenizerConfig, train_tokenizer
 
 
 def main(args) -> None:

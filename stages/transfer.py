@@ -1,13 +1,13 @@
 """Stages `transfer@<tokenizer>-<method>` and `transfer_hypernet@<tokenizer>`: new embeddings for one target
 tokenizer (params.yaml: transfer)."""
 
-from tokshift.atomic import write_json
-from tokshift.corpus import read_corpus
-from tokshift.evaluate import capped_texts
-from tokshift.params import load_section
+from tokshift.core.atomic import write_json
+from tokshift.core.params import load_section
+from tokshift.data.corpus import read_corpus
+from tokshift.model.score import capped_texts
 from tokshift.stage import run_stage, stage_parser
-from tokshift.tokenizer_training import tokenizer_langs
-from tokshift.transfer import TransferConfig, transfer
+from tokshift.tokenization.training import tokenizer_langs
+from tokshift.transfers.methods import TransferConfig, transfer
 
 
 def main(args) -> None:

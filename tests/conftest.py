@@ -50,8 +50,8 @@ def files_sources(text_dir: Path) -> list[dict]:
 
 @pytest.fixture(scope="session")
 def corpus_file(text_dir, tmp_path_factory) -> Path:
-    from tokshift.corpus import CorpusConfig, build_corpus
-    from tokshift.params import from_dict
+    from tokshift.core.params import from_dict
+    from tokshift.data.corpus import CorpusConfig, build_corpus
 
     out = tmp_path_factory.mktemp("corpus") / "corpus.parquet"
     cfg = from_dict(CorpusConfig, {"sources": files_sources(text_dir), "valid_fraction": 0.15,
@@ -63,7 +63,7 @@ def corpus_file(text_dir, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tokenizers_dir(corpus_file, tmp_path_factory) -> Path:
     """Two trained tokenizers: de-bpe-400 and ja-unigram-400 (byte-level)."""
-    from tokshift.tokenizer_training import TokenizerConfig, train_tokenizer
+    from tokshift.tokenization.training import TokenizerConfig, train_tokenizer
 
     root = tmp_path_factory.mktemp("tokenizers")
     train_tokenizer(corpus_file, TokenizerConfig(model="bpe", vocab_size=400, langs=["de"]), root / "de-bpe-400")
@@ -75,7 +75,7 @@ def tokenizers_dir(corpus_file, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def stats(corpus_file, tokenizers_dir, tmp_path_factory):
     """(stats folder, doc_stats, token_freq) for the two test tokenizers on the test corpus."""
-    from tokshift.stats import StatsConfig, compute_stats, write_stats
+    from tokshift.stats.tokens import StatsConfig, compute_stats, write_stats
 
     cfg = StatsConfig(tokenizers_dir=str(tokenizers_dir), batch_size=7)  # odd batch: exercises batching
     doc_stats, token_freq = compute_stats(corpus_file, cfg)

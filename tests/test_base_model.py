@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
 
-from tokshift.base_model import BaseModelConfig, ModelLoadError, load_model, prepare_base_model
+from tokshift.model.base import BaseModelConfig, ModelLoadError, load_model, prepare_base_model
 
 
 @pytest.mark.parametrize("kind", ["llama-tied", "neox-untied", "bert-mlm"])
@@ -59,7 +59,7 @@ def write_tiny_gguf(model_dir, path) -> None:
 
     import gguf
 
-    from tokshift.tokenizer_training import load_tokenizer
+    from tokshift.tokenization.training import load_tokenizer
 
     model, _ = load_model(str(model_dir))
     cfg = model.config

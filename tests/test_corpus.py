@@ -9,7 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import files_sources, make_text
 
-from tokshift.corpus import (
+from tokshift.core.params import from_dict
+from tokshift.data.corpus import (
     CorpusConfig,
     EmptyCorpusError,
     assign_split,
@@ -18,9 +19,8 @@ from tokshift.corpus import (
     collect,
     read_corpus,
 )
-from tokshift.debian import DebianSourceError
-from tokshift.params import from_dict
-from tokshift.sources import SourceFileError
+from tokshift.data.debian import DebianSourceError
+from tokshift.data.sources import SourceFileError
 
 
 def config(sources, **kw) -> CorpusConfig:
@@ -132,7 +132,7 @@ def test_hf_source_reads_a_local_dataset_folder(tmp_path, monkeypatch):
 
 
 def test_without_apt_get_the_error_names_other_sources(tmp_path, monkeypatch):
-    monkeypatch.setattr("tokshift.debian.shutil.which", lambda name: None)
+    monkeypatch.setattr("tokshift.data.debian.shutil.which", lambda name: None)
     cfg = config([{"kind": "debian", "lang": "de", "packages": ["manpages-de"]}], raw_dir=str(tmp_path))
     with pytest.raises(DebianSourceError, match=r"apt-get is not available.*`files` source.*`hf` source"):
         build_corpus(cfg, tmp_path / "c.parquet")

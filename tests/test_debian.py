@@ -10,9 +10,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tokshift.corpus import CorpusConfig, build_corpus
-from tokshift.debian import DebianSourceError, download_deb, extract_deb
-from tokshift.params import from_dict
+from tokshift.core.params import from_dict
+from tokshift.data.corpus import CorpusConfig, build_corpus
+from tokshift.data.debian import DebianSourceError, download_deb, extract_deb
 
 pytestmark = pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="needs Debian's dpkg-deb")
 

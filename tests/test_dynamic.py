@@ -7,8 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tokenizers import Tokenizer, models, pre_tokenizers
 
-from tokshift.dynamic import MergeConfig, dynamic_tokenize, token_bytes, token_string
-from tokshift.params import ParamsError
+from tokshift.core.params import ParamsError
+from tokshift.dynamic.merge import MergeConfig, dynamic_tokenize
+from tokshift.tokenization.spelling import token_bytes, token_string
 
 
 @pytest.fixture(scope="module")
@@ -105,9 +106,9 @@ def test_bad_input(base):
 def tiny(tiny_models):
     import torch
 
-    from tokshift.base_model import load_model
     from tokshift.hypernet.model import HypernetConfig, Hypernetwork
-    from tokshift.transfer import embedding_matrices
+    from tokshift.model.base import load_model
+    from tokshift.model.embeddings import embedding_matrices
 
     model, tok = load_model(str(tiny_models["llama-tied"]))
     torch.manual_seed(0)
@@ -121,7 +122,7 @@ def test_prefix_with_no_merges_scores_like_the_model(tiny, base):
     import torch
     import torch.nn.functional as F
 
-    from tokshift.dynamic_embed import DynamicEmbedder, continuation_bits
+    from tokshift.dynamic.embed import DynamicEmbedder, continuation_bits
 
     model, tok, hyper = tiny
     prefix, cont = "Das Haus am See ist", " ein schönes Haus."
@@ -138,7 +139,7 @@ def test_prefix_with_no_merges_scores_like_the_model(tiny, base):
 def test_merged_tokens_come_from_the_hypernetwork_through_the_cache(tiny, base):
     import torch
 
-    from tokshift.dynamic_embed import DynamicEmbedder
+    from tokshift.dynamic.embed import DynamicEmbedder
 
     model, _, hyper = tiny
     texts = ["Haushalt Haushalt Haushalt"] * 2
@@ -159,8 +160,8 @@ def test_merged_tokens_come_from_the_hypernetwork_through_the_cache(tiny, base):
 
 
 def test_dynamic_eval_rows(tiny, base):
-    from tokshift.dynamic_embed import DynamicEmbedder
-    from tokshift.dynamic_eval import DynamicEvalConfig, evaluate_dynamic, split_document
+    from tokshift.dynamic.embed import DynamicEmbedder
+    from tokshift.dynamic.evaluate import DynamicEvalConfig, evaluate_dynamic, split_document
 
     model, tok, hyper = tiny
     text = "Das Haus am See ist ein schönes Haus. " * 6
@@ -185,9 +186,9 @@ def test_encoder_inputs_keep_the_template_and_padding_out(tiny_models, base):
     from tokenizers.processors import TemplateProcessing
     from transformers import BertForMaskedLM, BertForSequenceClassification
 
-    from tokshift.dynamic_embed import DynamicEmbedder, run_dynamic
+    from tokshift.dynamic.embed import DynamicEmbedder, run_dynamic
     from tokshift.hypernet.model import HypernetConfig, Hypernetwork
-    from tokshift.transfer import embedding_matrices
+    from tokshift.model.embeddings import embedding_matrices
 
     encoder_base = Tokenizer.from_str(base.to_str())  # a [CLS] $A [SEP] template, with this vocabulary's specials
     encoder_base.post_processor = TemplateProcessing(single="<|im_start|> $A <|im_end|>",

@@ -10,9 +10,9 @@ import torch
 import torch.nn.functional as F
 from conftest import ROOT, make_text
 
-from tokshift.base_model import load_model
 from tokshift.cli import main as cli_main
-from tokshift.evaluate import ScoreConfig, capped_texts, score_texts, windows
+from tokshift.model.base import load_model
+from tokshift.model.score import ScoreConfig, capped_texts, score_texts, windows
 
 
 @pytest.mark.parametrize("n, window, stride", [(10, 4, 3), (10, 4, 1), (3, 8, 4), (100, 16, 12), (17, 17, 9)])

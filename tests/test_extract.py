@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from tokshift.extract import html_paragraphs, libreoffice_help_docs, man_page_docs, python_stdlib_docs
+from tokshift.data.extract import html_paragraphs, libreoffice_help_docs, man_page_docs, python_stdlib_docs
 
 HELP_PAGE = """<html><head><title>T</title><script>var x = "<p>no</p>";</script></head><body>
 <header><p>Help for LibreOffice</p></header><aside><p>Contents</p></aside>

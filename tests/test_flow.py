@@ -15,7 +15,7 @@ import pytest
 import yaml
 from conftest import ROOT, SYLLABLES, make_text
 
-from tokshift.sql import connect
+from tokshift.stats.sql import connect
 
 pytestmark = pytest.mark.slow
 

@@ -10,19 +10,16 @@ import torch
 from tokenizers import Tokenizer, models
 from transformers import AutoTokenizer
 
-from tokshift.base_model import load_model
+from tokshift.heuristics.fvt import apply_plan, fvt_plan
+from tokshift.hypernet.folder import CheckpointMismatchError, base_fingerprint, load_hypernet, save_hypernet
 from tokshift.hypernet.model import HypernetConfig, Hypernetwork
-from tokshift.hypernet.objective import identity_loss, lm_loss, param_names
-from tokshift.hypernet.pieces import DecompositionError, decompose_tokens, pad_pieces
-from tokshift.hypernet.predict import (
-    CheckpointMismatchError,
-    base_fingerprint,
-    load_hypernet,
-    save_hypernet,
-    tokenizer_matrices,
-)
+from tokshift.hypernet.objective import identity_loss, lm_loss
+from tokshift.hypernet.predict import tokenizer_matrices
 from tokshift.hypernet.sampler import SamplerConfig, SubstringCounts, sample_tokenizer
-from tokshift.transfer import apply_plan, embedding_matrices, fvt_plan, special_map
+from tokshift.model.base import load_model
+from tokshift.model.embeddings import embedding_matrices, param_names
+from tokshift.tokenization.pieces import DecompositionError, decompose_tokens, pad_pieces
+from tokshift.tokenization.specials import special_map
 
 
 def hyper_for(model, **kw) -> Hypernetwork:
@@ -209,8 +206,8 @@ def test_copy_exact_keeps_base_rows_of_known_tokens(tiny_models, tokenizers_dir,
 
 @pytest.mark.parametrize("field,value", [("ema_decay", 1.0), ("ema_decay", -0.1), ("lr", 0.0), ("identity_steps", 999)])
 def test_bad_training_config_names_the_field(field, value):
+    from tokshift.core.params import ParamsError
     from tokshift.hypernet.config import TrainConfig
-    from tokshift.params import ParamsError
 
     with pytest.raises(ParamsError, match=field):
         TrainConfig(**{field: value})

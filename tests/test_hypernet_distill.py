@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from tokshift.base_model import load_model
-from tokshift.corpus import read_corpus
+from tokshift.core.params import ParamsError, from_dict
+from tokshift.data.corpus import read_corpus
+from tokshift.heuristics.fvt import apply_plan, fvt_plan
 from tokshift.hypernet.align import align_batch, boundary_ends
 from tokshift.hypernet.batch import pad_rows
 from tokshift.hypernet.config import TrainConfig
@@ -21,9 +22,9 @@ from tokshift.hypernet.distill import (
 )
 from tokshift.hypernet.loop import Trainer
 from tokshift.hypernet.sampler import SamplerConfig, SubstringCounts, sample_tokenizer
-from tokshift.hypernet.stream import special_tokens
-from tokshift.params import ParamsError, from_dict
-from tokshift.transfer import apply_plan, embedding_matrices, fvt_plan
+from tokshift.model.base import load_model
+from tokshift.model.embeddings import embedding_matrices
+from tokshift.tokenization.specials import special_strings
 
 TEXTS = ["Die schönen Straßen der Stadt, und die Grüße.", "日本語の設定と文書", "ab  cd\n\tef 🙂 Ωμέγα"]
 
@@ -43,7 +44,7 @@ def sampled(base_hf, seed: int = 0):
     counts = SubstringCounts(base_hf.backend_tokenizer, 6)
     for text in TEXTS:
         counts.update(text, 1)
-    return sample_tokenizer(counts, base_hf.backend_tokenizer, special_tokens(base_hf),
+    return sample_tokenizer(counts, base_hf.backend_tokenizer, special_strings(base_hf),
                             SamplerConfig(vocab_min=20, vocab_max=40), np.random.default_rng(seed))
 
 

@@ -98,11 +98,11 @@ def test_changed_config_starts_fresh_and_foreign_checkpoint_is_refused(reference
     run_stage(tmp_path, tiny_models["llama-tied"], corpus_file, params)
     assert len(list((tmp_path / "ckpt").iterdir())) == 2
     # The same config on another base model: refused by name.
-    from tokshift.base_model import load_model
+    from tokshift.core.params import from_dict
     from tokshift.hypernet.config import TrainConfig
+    from tokshift.hypernet.folder import CheckpointMismatchError
     from tokshift.hypernet.loop import Trainer
-    from tokshift.hypernet.predict import CheckpointMismatchError
-    from tokshift.params import from_dict
+    from tokshift.model.base import load_model
 
     model, tok = load_model(str(tiny_models["neox-untied"]))
     trainer = Trainer(from_dict(TrainConfig, PARAMS["hypernet"], "hypernet"), model, tok, {"de": ["text"], "ja": ["x"]})

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tokshift.languages import filter_lines, keep_line, script_of
+from tokshift.data.languages import filter_lines, keep_line, script_of
 
 
 @pytest.mark.parametrize("ch, script", [("a", "Latin"), ("ß", "Latin"), ("я", "Cyrillic"), ("λ", "Greek"),

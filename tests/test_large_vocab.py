@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from tokenizers import Tokenizer
 
-from tokshift.dynamic import token_string
-from tokshift.large_vocab import extend_vocabulary, pretoken_counts
+from tokshift.large_vocab.vocabulary import extend_vocabulary, pretoken_counts
+from tokshift.tokenization.spelling import token_string
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +41,9 @@ def test_extended_vocabulary_keeps_growing_from_the_base(base):
 def tiny(tiny_models):
     import torch
 
-    from tokshift.base_model import load_model
     from tokshift.hypernet.model import HypernetConfig, Hypernetwork
-    from tokshift.transfer import embedding_matrices
+    from tokshift.model.base import load_model
+    from tokshift.model.embeddings import embedding_matrices
 
     model, _ = load_model(str(tiny_models["llama-tied"]))
     torch.manual_seed(0)
@@ -54,17 +54,10 @@ def tiny(tiny_models):
 def test_shards_resume_and_the_index_refuses_other_embeddings(base, tiny, corpus_file, tmp_path):
     import torch
 
-    from tokshift.corpus import read_corpus
-    from tokshift.vocab_index import (
-        IndexConfig,
-        IndexMismatchError,
-        argmax_found,
-        build_index,
-        embed_extra_tokens,
-        load_index,
-        output_matrix,
-        recall_at_k,
-    )
+    from tokshift.data.corpus import read_corpus
+    from tokshift.large_vocab.evaluate import argmax_found, recall_at_k
+    from tokshift.large_vocab.folder import embed_extra_tokens, output_matrix
+    from tokshift.large_vocab.index import IndexConfig, IndexMismatchError, build_index, load_index
 
     model, hyper = tiny
     texts = read_corpus(corpus_file, split="train", lang="de").column("text").to_pylist()
@@ -107,9 +100,11 @@ def test_shards_resume_and_the_index_refuses_other_embeddings(base, tiny, corpus
 def test_longest_match_and_generation_with_the_index(base, tiny, corpus_file, tmp_path):
     import torch
 
-    from tokshift.corpus import read_corpus
-    from tokshift.large_generate import LargeVocab, generate
-    from tokshift.vocab_index import IndexConfig, build_index, embed_extra_tokens, load_index, output_matrix
+    from tokshift.data.corpus import read_corpus
+    from tokshift.large_vocab.folder import embed_extra_tokens, output_matrix
+    from tokshift.large_vocab.generate import GenerateConfig, generate
+    from tokshift.large_vocab.index import IndexConfig, build_index, load_index
+    from tokshift.large_vocab.vocabulary import LargeVocab
 
     model, hyper = tiny
     texts = read_corpus(corpus_file, split="train", lang="de").column("text").to_pylist()
@@ -127,7 +122,7 @@ def test_longest_match_and_generation_with_the_index(base, tiny, corpus_file, tm
     build_index(matrix, exact, tmp_path / "idx")
     index = load_index(tmp_path / "idx", matrix, exact)
     prompt = texts[1][:80]
-    result = generate(model, vocab, index, matrix, prompt, start_id=0, max_new_tokens=5, k=20)
+    result = generate(model, vocab, index, matrix, prompt, start_id=0, cfg=GenerateConfig(max_new_tokens=5, k=20))
     assert result.steps == 5 and len(result.ids) == 5
     # With an exact (Flat) index the first token is the argmax over the whole large vocabulary.
     embeds = vocab.input_rows(model, [0, *vocab.encode(prompt)])[None]
@@ -136,9 +131,10 @@ def test_longest_match_and_generation_with_the_index(base, tiny, corpus_file, tm
     again = vocab.input_rows(model, [0, *vocab.encode(prompt), result.ids[0]])[None]  # no KV cache
     h2 = model.base_model(inputs_embeds=again).last_hidden_state[0, -1]
     assert result.ids[1] == int(torch.argmax(matrix @ h2)), "the cached step sees the token it was fed"
-    sampled = generate(model, vocab, index, matrix, prompt, start_id=0, max_new_tokens=5, temperature=1.0, seed=3)
-    assert sampled.ids == generate(model, vocab, index, matrix, prompt, start_id=0, max_new_tokens=5,
-                                   temperature=1.0, seed=3).ids, "seeded sampling repeats"
+    sampling = GenerateConfig(max_new_tokens=5, temperature=1.0, seed=3)
+    sampled = generate(model, vocab, index, matrix, prompt, start_id=0, cfg=sampling)
+    assert sampled.ids == generate(model, vocab, index, matrix, prompt, start_id=0, cfg=sampling).ids, \
+        "seeded sampling repeats"
     for bad in ("", "  \n\t", "\x00\x01"):
         with pytest.raises(ValueError, match="only whitespace/control"):
             generate(model, vocab, index, matrix, bad, start_id=0)
@@ -155,8 +151,9 @@ def test_generate_command_names_a_missing_index(tiny_models, tmp_path, capsys):
 def test_whitening_keeps_inner_products_and_lets_ivf_find_what_queries_look_for(tmp_path):
     import torch
 
-    from tokshift.vocab_index import IndexConfig, build_index, load_index, recall_at_k
-    from tokshift.whiten import Whitening
+    from tokshift.large_vocab.evaluate import recall_at_k
+    from tokshift.large_vocab.index import IndexConfig, build_index, load_index
+    from tokshift.large_vocab.whiten import Whitening
 
     torch.manual_seed(0)
     d = 32

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from conftest import ROOT
 
-from tokshift.corpus import CorpusConfig
+from tokshift.core.params import ParamsError, from_dict, load_section, read_yaml
+from tokshift.data.corpus import CorpusConfig
 from tokshift.hypernet.config import TrainConfig
-from tokshift.params import ParamsError, from_dict, load_section, read_yaml
-from tokshift.stats import StatsConfig
-from tokshift.tokenizer_training import TokenizerConfig
+from tokshift.stats.tokens import StatsConfig
+from tokshift.tokenization.training import TokenizerConfig
 
 
 def test_every_shipped_section_loads():

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from tokshift.atomic import atomic_dir
+from tokshift.core.atomic import atomic_dir
 
 
 def run_stage(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -96,7 +96,7 @@ def test_killed_writer_never_replaces_output(tmp_path):
     (final / "good.txt").write_text("good")
     script = textwrap.dedent(f"""
         import time
-        from tokshift.atomic import atomic_dir
+        from tokshift.core.atomic import atomic_dir
         with atomic_dir({str(final)!r}) as tmp:
             (tmp / "half.txt").write_text("half")
             print("writing", flush=True)

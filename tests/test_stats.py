@@ -14,10 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from tokshift.cli import main as cli_main
-from tokshift.corpus import read_corpus
-from tokshift.sql import connect
-from tokshift.stats import summary
-from tokshift.tokenizer_training import load_tokenizer
+from tokshift.data.corpus import read_corpus
+from tokshift.stats.sql import connect
+from tokshift.stats.tokens import summary
+from tokshift.tokenization.training import load_tokenizer
 
 
 def test_doc_stats_match_reference_counts(stats, corpus_file, tokenizers_dir):

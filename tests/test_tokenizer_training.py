@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from transformers import AutoTokenizer
 
-from tokshift.corpus import EmptyCorpusError, read_corpus
-from tokshift.params import ParamsError
-from tokshift.tokenizer_training import TokenizerConfig, TokenizerFileError, load_tokenizer, train_tokenizer
+from tokshift.core.params import ParamsError
+from tokshift.data.corpus import EmptyCorpusError, read_corpus
+from tokshift.tokenization.training import TokenizerConfig, TokenizerFileError, load_tokenizer, train_tokenizer
 
 NAMES = ["de-bpe-400", "ja-unigram-400"]
 SAMPLES = ["Die Straße ist schön.", "日本語の設定を変更します。", "emoji 🤗 and tabs\tand  spaces", "Ελληνικά"]

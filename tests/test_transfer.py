@@ -10,9 +10,11 @@ import yaml
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
-from tokshift.base_model import load_model
-from tokshift.export import export
-from tokshift.transfer import SpecialTokenError, embedding_matrices, transfer
+from tokshift.model.base import load_model
+from tokshift.model.embeddings import embedding_matrices
+from tokshift.tokenization.specials import SpecialTokenError
+from tokshift.transfers.export import export
+from tokshift.transfers.methods import transfer
 
 METHODS = ("fvt", "mean", "random")  # focus has tests of its own (it trains fastText)
 
@@ -111,7 +113,7 @@ def test_embedding_matrices_shapes(tiny_models):
 
 
 def test_focus_copies_overlap_and_fills_the_rest(tiny_models, tokenizers_dir, corpus_file, tmp_path):
-    from tokshift.corpus import read_corpus
+    from tokshift.data.corpus import read_corpus
 
     texts = read_corpus(corpus_file, split="train", lang="ja").column("text").to_pylist()
     metrics = transfer(tiny_models["llama-tied"], tokenizers_dir / "ja-unigram-400", "focus", tmp_path / "f",
@@ -145,7 +147,7 @@ def test_cli_export_puts_evaluation_metrics_in_the_model_card(ja_transfers, tmp_
 
 
 def test_export_of_a_folder_that_is_not_a_transfer(tmp_path):
-    from tokshift.base_model import ModelLoadError
+    from tokshift.core.errors import MissingFileError
 
-    with pytest.raises(ModelLoadError, match="not a transfer folder"):
+    with pytest.raises(MissingFileError, match="not a transfer folder"):
         export(tmp_path, tmp_path / "out")

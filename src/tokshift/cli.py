@@ -12,12 +12,11 @@ import logging
 import sys
 from pathlib import Path
 
-import duckdb
 import pyarrow.csv as pacsv
 
-from tokshift import sql
-from tokshift.atomic import write_json
-from tokshift.base_model import ModelLoadError
+from tokshift.core.atomic import write_json
+from tokshift.core.errors import USER_ERRORS, InputError
+from tokshift.stats import sql
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,16 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_transfer(args: argparse.Namespace) -> None:
-    from tokshift.export import export
-    from tokshift.transfer import transfer
+    from tokshift.transfers.export import export
+    from tokshift.transfers.methods import transfer
 
     texts = None
     if args.method == "focus":
-        from tokshift.corpus import read_corpus
-        from tokshift.tokenizer_training import tokenizer_langs
+        from tokshift.data.corpus import read_corpus
+        from tokshift.tokenization.training import tokenizer_langs
 
         if not args.corpus:
-            raise ValueError("method focus needs --corpus (its train split trains FOCUS's fastText model)")
+            raise InputError("method focus needs --corpus (its train split trains FOCUS's fastText model)")
         texts = [t for lang in tokenizer_langs(args.tokenizer)
                  for t in read_corpus(args.corpus, split="train", lang=lang).column("text").to_pylist()]
     print(json.dumps(transfer(args.model, args.tokenizer, args.method, args.out, seed=args.seed, train_texts=texts,
@@ -88,7 +87,8 @@ def run_transfer(args: argparse.Namespace) -> None:
 def run_export(args: argparse.Namespace) -> None:
     import torch
 
-    from tokshift.export import export, read_transfer
+    from tokshift.transfers.export import export
+    from tokshift.transfers.folder import read_transfer
 
     meta, _ = read_transfer(Path(args.transfer_dir))
     key = f"{Path(meta['target_tokenizer']).name}/{meta['method']}"
@@ -98,9 +98,9 @@ def run_export(args: argparse.Namespace) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> None:
-    from tokshift.base_model import load_model
-    from tokshift.evaluate import ScoreConfig, score_texts
-    from tokshift.sources import decode_utf8
+    from tokshift.data.sources import decode_utf8
+    from tokshift.model.base import load_model
+    from tokshift.model.score import ScoreConfig, score_texts
 
     texts = {}
     for path in args.text:
@@ -108,7 +108,7 @@ def run_evaluate(args: argparse.Namespace) -> None:
             raise FileNotFoundError(f"{path}: text file not found")
         text = decode_utf8(Path(path).read_bytes(), path)
         if not text.strip():
-            raise ValueError(f"{path}: the file is empty; give a text file with content to score")
+            raise InputError(f"{path}: the file is empty; give a text file with content to score")
         texts[path] = text
     cfg = ScoreConfig(window=args.window, stride=args.stride, batch_tokens=max(4096, args.window))
     rows = []
@@ -126,16 +126,17 @@ def run_evaluate(args: argparse.Namespace) -> None:
 
 
 def run_generate(args: argparse.Namespace) -> None:
-    from tokshift.base_model import load_model
-    from tokshift.evaluate import bos_id
-    from tokshift.large_generate import generate, open_large_vocab
+    from tokshift.large_vocab.folder import open_large_vocab
+    from tokshift.large_vocab.generate import GenerateConfig, generate
+    from tokshift.model.base import load_model
+    from tokshift.model.score import bos_id
 
     model, tok = load_model(args.model)
     model.eval()
     vocab, matrix, index = open_large_vocab(args.vocab_index, model, tok.backend_tokenizer)
     stop = {i for i in (tok.eos_token_id,) if i is not None}
-    out = generate(model, vocab, index, matrix, args.prompt, bos_id(tok), args.max_new_tokens, args.k,
-                   args.temperature, args.seed, stop)
+    cfg = GenerateConfig(max_new_tokens=args.max_new_tokens, k=args.k, temperature=args.temperature, seed=args.seed)
+    out = generate(model, vocab, index, matrix, args.prompt, start_id=bos_id(tok), cfg=cfg, stop_ids=stop)
     print(args.prompt + out.text)
     extra = sum(i >= vocab.base_size for i in out.ids)
     print(f"[{out.steps} tokens from a {len(vocab):,}-token vocabulary ({extra} beyond the base), output layer "
@@ -144,17 +145,22 @@ def run_generate(args: argparse.Namespace) -> None:
 
 def run_sql(args: argparse.Namespace) -> None:
     root = args.stats or ("storage/warehouse" if args.warehouse else "storage/stats")
+    import duckdb
+
     con = sql.connect(root, warehouse=args.warehouse)
-    rel = con.sql(args.query)
-    if rel is None:
-        return
-    if args.format == "table":
-        rel.show(max_rows=args.max_rows, max_width=200)
-    elif args.format == "csv":
-        pacsv.write_csv(rel.to_arrow_table(), sys.stdout.buffer)
-    else:
-        for row in rel.to_arrow_table().to_pylist():
-            print(json.dumps(row, default=str, ensure_ascii=False))
+    try:
+        rel = con.sql(args.query)
+        if rel is None:
+            return
+        if args.format == "table":
+            rel.show(max_rows=args.max_rows, max_width=200)
+        elif args.format == "csv":
+            pacsv.write_csv(rel.to_arrow_table(), sys.stdout.buffer)
+        else:
+            for row in rel.to_arrow_table().to_pylist():
+                print(json.dumps(row, default=str, ensure_ascii=False))
+    except duckdb.Error as err:
+        raise sql.QueryError(f"{err}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         commands = {"sql": run_sql, "transfer": run_transfer, "export": run_export, "evaluate": run_evaluate,
                     "generate": run_generate}
         commands[args.command](args)
-    except (FileNotFoundError, ValueError, duckdb.Error, ModelLoadError) as err:
+    except USER_ERRORS as err:
         print(f"tokshift {args.command}: {err}", file=sys.stderr)
         return 2
     return 0

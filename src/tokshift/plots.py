@@ -13,7 +13,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from tokshift.atomic import atomic_file
+from tokshift.core.atomic import atomic_file
 
 NPM_BUILDS = {"vega@5": "vega.min.js", "vega-lite@5": "vega-lite.min.js", "vega-embed@6": "vega-embed.min.js"}
 TEMPLATE = """<!DOCTYPE html>

@@ -11,18 +11,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from tokshift.base_model import ModelLoadError
-from tokshift.corpus import EmptyCorpusError
-from tokshift.debian import DebianSourceError
-from tokshift.hypernet.pieces import DecompositionError
-from tokshift.hypernet.predict import CheckpointMismatchError
-from tokshift.params import ParamsError
-from tokshift.sources import SourceFileError
-from tokshift.tokenizer_training import TokenizerFileError
-from tokshift.transfer import SpecialTokenError
-
-USER_ERRORS = (ParamsError, EmptyCorpusError, DebianSourceError, SourceFileError, TokenizerFileError,
-               ModelLoadError, SpecialTokenError, FileNotFoundError, DecompositionError, CheckpointMismatchError)
+from tokshift.core.errors import USER_ERRORS
 
 
 def run_stage(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentParser) -> None:

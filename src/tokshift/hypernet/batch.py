@@ -18,9 +18,9 @@ import torch
 from tokenizers import Tokenizer
 
 from tokshift.hypernet.align import Alignment, align_batch, boundary_ends
-from tokshift.hypernet.pieces import Pieces, decompose_tokens
 from tokshift.hypernet.sampler import SampledTokenizer, SamplerConfig, sample_tokenizer
 from tokshift.hypernet.stream import TextStream
+from tokshift.tokenization.pieces import Pieces, decompose_tokens
 
 
 @dataclass

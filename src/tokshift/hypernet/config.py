@@ -10,9 +10,9 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
+from tokshift.core.params import check
 from tokshift.hypernet.model import HypernetConfig
 from tokshift.hypernet.sampler import SamplerConfig
-from tokshift.params import check
 
 OBJECTIVES = ("lm", "hidden", "segment")
 

@@ -26,7 +26,9 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 from transformers import AutoTokenizer, get_cosine_schedule_with_warmup
 
-from tokshift.atomic import atomic_dir
+from tokshift.core.atomic import atomic_dir
+from tokshift.core.params import check
+from tokshift.heuristics.fvt import fvt_matrices
 from tokshift.hypernet.batch import BatchMaker, Prefetcher, StepBatch
 from tokshift.hypernet.config import OBJECTIVES, TrainConfig
 from tokshift.hypernet.distill import (
@@ -37,25 +39,26 @@ from tokshift.hypernet.distill import (
     segment_loss,
     teacher_outputs,
 )
-from tokshift.hypernet.model import Hypernetwork
-from tokshift.hypernet.objective import (
-    causal_ce,
-    embedding_params,
-    identity_loss,
-    is_causal,
-    lexical_loss,
-    lm_loss,
-)
-from tokshift.hypernet.predict import (
+from tokshift.hypernet.folder import (
     CheckpointMismatchError,
     base_fingerprint,
     check_fingerprint,
     load_weights,
     save_hypernet,
-    tokenizer_matrices,
 )
-from tokshift.hypernet.stream import TextStream, special_tokens
-from tokshift.params import check
+from tokshift.hypernet.model import Hypernetwork
+from tokshift.hypernet.objective import (
+    causal_ce,
+    identity_loss,
+    is_causal,
+    lexical_loss,
+    lm_loss,
+)
+from tokshift.hypernet.predict import tokenizer_matrices
+from tokshift.hypernet.stream import TextStream
+from tokshift.model.embeddings import embedding_matrices, embedding_params, set_embeddings
+from tokshift.model.score import ScoreConfig, score_texts
+from tokshift.tokenization.specials import special_strings
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +72,6 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, model, base_hf, docs: dict[str, list[str]],
                  eval_texts: dict[str, dict[str, list[str]]] | None = None):
         from accelerate import Accelerator
-
-        from tokshift.transfer import embedding_matrices
 
         self.cfg, self.base_hf = cfg, base_hf
         cuda = torch.cuda.is_available()  # cpu=True lets accelerate run several CPU processes on gloo
@@ -89,7 +90,7 @@ class Trainer:
             self.ema = AveragedModel(self.core, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay))
             self.ema.update_parameters(self.core)  # the average starts at the initial network
         self.base_tok = base_hf.backend_tokenizer
-        self.specials = special_tokens(base_hf)
+        self.specials = special_strings(base_hf)
         bos = base_hf.bos_token or base_hf.eos_token
         self.start = self.specials.index(bos) if bos in self.specials else 0  # documents start with BOS (or EOS)
         self.mask_id = self.specials.index(base_hf.mask_token) if base_hf.mask_token in self.specials else None
@@ -233,10 +234,6 @@ class Trainer:
     # --- evaluation ----------------------------------------------------------------------------------
     def evaluate(self, fvt: bool = False) -> dict[str, float]:
         """bpb of each eval tokenizer's valid text with hypernetwork (or FVT) embeddings; main process only."""
-        from tokshift.evaluate import ScoreConfig, score_texts
-        from tokshift.export import set_embeddings
-        from tokshift.transfer import fvt_matrices
-
         out, start = {}, time.time()
         if not self.acc.is_main_process or not self.eval_texts:
             return out

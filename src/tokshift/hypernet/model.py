@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from tokshift.hypernet.pieces import Pieces
-from tokshift.params import check
+from tokshift.core.params import check
+from tokshift.tokenization.pieces import Pieces
 
 
 @dataclass

@@ -17,19 +17,8 @@ from torch.func import functional_call
 from transformers import PreTrainedModel
 
 from tokshift.hypernet.model import Hypernetwork
-from tokshift.hypernet.pieces import pad_pieces
-
-
-def param_names(model: PreTrainedModel) -> dict[str, str]:
-    """{'input': name of the input-embedding weight, 'output' (untied), 'bias' (LM-head bias)}."""
-    by_id = {id(p): n for n, p in model.named_parameters(remove_duplicate=False)}
-    names = {"input": by_id[id(model.get_input_embeddings().weight)]}
-    head = model.get_output_embeddings()
-    if head is not None and head.weight is not model.get_input_embeddings().weight:
-        names["output"] = by_id[id(head.weight)]
-    if head is not None and getattr(head, "bias", None) is not None:
-        names["bias"] = by_id[id(head.bias)]
-    return names
+from tokshift.model.embeddings import embedding_params
+from tokshift.tokenization.pieces import pad_pieces
 
 
 def is_causal(model: PreTrainedModel) -> bool:
@@ -40,12 +29,6 @@ def causal_ce(logits: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor) -> to
     """Mean next-token cross-entropy (nats) over the real tokens of ids [B, T] (mask [B, T])."""
     labels = ids[:, 1:].masked_fill(mask[:, 1:] == 0, -100)
     return F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels.flatten(), ignore_index=-100)
-
-
-def embedding_params(model: PreTrainedModel, mats: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """{parameter name: matrix} to swap predicted matrices into `model` with functional_call."""
-    names = param_names(model)
-    return {names[k]: v for k, v in mats.items() if k in names}
 
 
 def lm_loss(model: PreTrainedModel, mats: dict[str, torch.Tensor], ids: torch.Tensor, mask: torch.Tensor,

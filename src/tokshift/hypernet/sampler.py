@@ -19,8 +19,8 @@ import numpy as np
 from tokenizers import Tokenizer, models
 from tokenizers.pre_tokenizers import ByteLevel
 
-from tokshift.params import check
-from tokshift.transfer import is_byte_level
+from tokshift.core.params import check
+from tokshift.tokenization.spelling import is_byte_level
 
 
 @dataclass

@@ -57,9 +57,3 @@ class TextStream:
         span = len(self.cfg.langs) * math.ceil(self.cfg.sampler.cache_texts / self.cfg.batch_size)
         for step in range(max(self.cfg.identity_steps, start - span), start):
             self.push(step)
-
-
-def special_tokens(base_hf) -> list[str]:
-    out = [str(t) for t in base_hf.all_special_tokens]
-    out += [t.content for t in base_hf.added_tokens_decoder.values() if t.special and t.content not in out]
-    return out

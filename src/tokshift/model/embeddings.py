@@ -1,0 +1,80 @@
+"""A model's embedding matrices by role: read them, find their parameters, swap new ones in.
+
+Roles: 'input' [V, d]; 'output' [V, d] only when the LM head is not tied to the input embeddings;
+'bias' [V] only when the LM head has a bias. Every transfer method produces exactly these roles.
+Leaves out: how new matrices are computed (heuristics/, hypernet/).
+"""
+
+from __future__ import annotations
+
+import torch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from tokshift.core.errors import TokshiftError
+
+TOKEN_ID_FIELDS = ("bos_token_id", "eos_token_id", "pad_token_id", "unk_token_id")
+
+
+class EmbeddingShapeError(TokshiftError, ValueError):
+    """Embedding matrices whose width does not match the model's (made for another base model)."""
+
+
+def tied_head(model: PreTrainedModel) -> bool:
+    """True when the LM head shares its weight with the input embeddings (or there is no head)."""
+    head = model.get_output_embeddings()
+    return head is None or head.weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()
+
+
+def embedding_matrices(model: PreTrainedModel) -> dict[str, torch.Tensor]:
+    """{'input': [V, d]} plus 'output' (untied models) and 'bias' (LM heads with a bias)."""
+    mats = {"input": model.get_input_embeddings().weight.detach()}
+    head = model.get_output_embeddings()
+    if not tied_head(model):
+        mats["output"] = head.weight.detach()
+    bias = getattr(head, "bias", None) if head is not None else None
+    if bias is not None:
+        mats["bias"] = bias.detach()
+    return mats
+
+
+def param_names(model: PreTrainedModel) -> dict[str, str]:
+    """{'input': name of the input-embedding weight, 'output' (untied), 'bias' (LM-head bias)}."""
+    by_id = {id(p): n for n, p in model.named_parameters(remove_duplicate=False)}
+    names = {"input": by_id[id(model.get_input_embeddings().weight)]}
+    head = model.get_output_embeddings()
+    if not tied_head(model):
+        names["output"] = by_id[id(head.weight)]
+    if head is not None and getattr(head, "bias", None) is not None:
+        names["bias"] = by_id[id(head.bias)]
+    return names
+
+
+def embedding_params(model: PreTrainedModel, mats: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """{parameter name: matrix} to swap matrices into `model` with torch.func.functional_call."""
+    names = param_names(model)
+    return {names[k]: v for k, v in mats.items() if k in names}
+
+
+def set_embeddings(model: PreTrainedModel, mats: dict[str, torch.Tensor], tokenizer: PreTrainedTokenizerBase,
+                   where: str = "embeddings") -> None:
+    """Swap in `mats` ('input', optional 'output'/'bias') and remap the config's special-token ids to `tokenizer`."""
+    n, dim = mats["input"].shape
+    if dim != model.get_input_embeddings().weight.shape[1]:
+        raise EmbeddingShapeError(f"{where}: embeddings have width {dim}, the model "
+                             f"{model.get_input_embeddings().weight.shape[1]}: made for another base model")
+    model.resize_token_embeddings(n, mean_resizing=False)
+    with torch.no_grad():
+        model.get_input_embeddings().weight.copy_(mats["input"])
+        head = model.get_output_embeddings()
+        if "output" in mats:
+            head.weight.copy_(mats["output"])
+        if "bias" in mats:
+            head.bias = torch.nn.Parameter(mats["bias"].clone())
+    for cfg in (model.config, getattr(model, "generation_config", None)):
+        if cfg is None:
+            continue
+        for field in TOKEN_ID_FIELDS:
+            token = getattr(tokenizer, field[: -len("_id")], None)
+            if hasattr(cfg, field) or token is not None:
+                setattr(cfg, field, tokenizer.convert_tokens_to_ids(token) if token is not None else None)
+    model.config.vocab_size = n

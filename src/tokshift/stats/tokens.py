@@ -1,0 +1,173 @@
+"""Token statistics: tokenize held-out text with every tokenizer and write hive-partitioned Parquet.
+
+Two tables, partitioned by `tokenizer=<name>/lang=<lang>/`, zstd-compressed:
+- `doc_stats`: tokenizer, lang, split, doc_id, n_bytes, n_chars, n_words, n_tokens, n_unk
+- `token_freq`: tokenizer, lang, token_id, token, count, doc_count (every vocabulary entry, zero
+  counts included, so dead vocabulary is visible)
+`n_words` counts whitespace-separated words, so fertility is not meaningful for ja/zh (use
+chars per token there). The whole output folder is replaced atomically.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+from tokenizers import Tokenizer
+from tqdm import tqdm
+
+from tokshift.core.atomic import atomic_dir
+from tokshift.core.params import check
+from tokshift.data.corpus import SPLITS
+from tokshift.tokenization.training import load_tokenizer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StatsConfig:
+    splits: list[str] = field(default_factory=lambda: ["valid", "test"])
+    """Corpus splits to tokenize."""
+    tokenizers_dir: str = "storage/tokenizers"
+    """Every sub-folder holding a tokenizer.json is measured, under its folder name."""
+    extra_tokenizers: dict[str, str] = field(default_factory=dict)
+    """More tokenizers by name -> folder (e.g. the base model's own tokenizer)."""
+    batch_size: int = 1024
+    """Documents per `encode_batch_fast` call."""
+
+    def __post_init__(self) -> None:
+        check(bool(self.splits), "splits", "must name at least one split")
+        for i, split in enumerate(self.splits):
+            check(split in SPLITS, f"splits[{i}]", f"must be one of {SPLITS}, got '{split}'")
+        check(self.batch_size > 0, "batch_size", f"must be > 0, got {self.batch_size}")
+
+
+def find_tokenizers(cfg: StatsConfig) -> dict[str, Path]:
+    """name -> tokenizer folder, from tokenizers_dir sub-folders plus extra_tokenizers."""
+    root = Path(cfg.tokenizers_dir)
+    found = {p.parent.name: p.parent for p in sorted(root.glob("*/tokenizer.json"))}
+    found.update({name: Path(path) for name, path in cfg.extra_tokenizers.items()})
+    if not found:
+        raise FileNotFoundError(f"{root}: no tokenizer folders found; run the tokenizers stage first")
+    return found
+
+
+def encode_ids(tok: Tokenizer, texts: list[str], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids of all texts, concatenated, and per-text token counts."""
+    chunks = []
+    for start in range(0, len(texts), batch_size):
+        chunks.extend(enc.ids for enc in tok.encode_batch_fast(texts[start:start + batch_size],
+                                                                 add_special_tokens=False))
+    lengths = np.fromiter(map(len, chunks), dtype=np.int64, count=len(chunks))
+    flat = np.fromiter(itertools.chain.from_iterable(chunks), dtype=np.int64, count=int(lengths.sum()))
+    return flat, lengths
+
+
+def text_columns(texts: pa.ChunkedArray) -> dict[str, pa.Array]:
+    """n_bytes, n_chars, n_words per document (tokenizer-independent, computed once)."""
+    return {
+        "n_bytes": pc.binary_length(texts.cast(pa.binary())).cast(pa.int64()),
+        "n_chars": pc.utf8_length(texts).cast(pa.int64()),
+        "n_words": pa.array(np.fromiter((len(t.split()) for t in texts.to_pylist()), dtype=np.int64)),
+    }
+
+
+def token_counts(tok: Tokenizer, texts: list[str], lang_of_doc: np.ndarray, n_langs: int, batch_size: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-document n_tokens and n_unk, and [lang, token] matrices of counts and document counts."""
+    vocab_size = tok.get_vocab_size(with_added_tokens=True)
+    ids, lengths = encode_ids(tok, texts, batch_size)
+    doc_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+    unk = _unk_id(tok)
+    n_unk = np.bincount(doc_of[ids == unk], minlength=len(texts)) if unk is not None else np.zeros(len(texts))
+    count = np.bincount(lang_of_doc[doc_of] * vocab_size + ids, minlength=n_langs * vocab_size)
+    # One key per (document, token) pair: distinct keys -> in how many documents each token occurs.
+    pairs = np.sort(doc_of * vocab_size + ids)
+    pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
+    doc_count = np.bincount(lang_of_doc[pairs // vocab_size] * vocab_size + pairs % vocab_size,
+                            minlength=n_langs * vocab_size)
+    shape = (n_langs, vocab_size)
+    return lengths, n_unk.astype(np.int64), count.reshape(shape), doc_count.reshape(shape)
+
+
+def _unk_id(tok: Tokenizer) -> int | None:
+    unk = getattr(tok.model, "unk_token", None)
+    if isinstance(unk, str):
+        return tok.token_to_id(unk)
+    unk_id = getattr(tok.model, "unk_id", None)  # Unigram stores the id
+    return unk_id if isinstance(unk_id, int) else None
+
+
+def vocabulary(tok: Tokenizer) -> list[str]:
+    """Token strings by id, added tokens included."""
+    tokens = [""] * tok.get_vocab_size(with_added_tokens=True)
+    for token, i in tok.get_vocab(with_added_tokens=True).items():
+        tokens[i] = token
+    return tokens
+
+
+def compute_stats(corpus_file: Path, cfg: StatsConfig) -> tuple[pa.Table, pa.Table]:
+    """(doc_stats, token_freq) tables for every tokenizer x language of the chosen splits."""
+    corpus = pq.read_table(corpus_file, columns=["doc_id", "lang", "split", "text"],
+                           filters=[("split", "in", cfg.splits)])
+    lang_codes = corpus.column("lang").combine_chunks().dictionary_encode()
+    langs = lang_codes.dictionary.to_pylist()
+    lang_of_doc = lang_codes.indices.to_numpy().astype(np.int64)
+    texts = corpus.column("text").to_pylist()
+    per_doc = {"lang": corpus.column("lang"), "split": corpus.column("split"), "doc_id": corpus.column("doc_id"),
+               **text_columns(corpus.column("text"))}
+    doc_parts, freq_parts = [], []
+    for name, folder in tqdm(find_tokenizers(cfg).items(), desc="stats", unit="tokenizer", disable=None):
+        tok = load_tokenizer(folder)
+        n_tokens, n_unk, count, doc_count = token_counts(tok, texts, lang_of_doc, len(langs), cfg.batch_size)
+        doc_parts.append(pa.table({"tokenizer": pa.repeat(name, len(texts)), **per_doc,
+                                   "n_tokens": n_tokens, "n_unk": n_unk}))
+        vocab = pa.array(vocabulary(tok))
+        freq_parts.append(pa.table({
+            "tokenizer": pa.repeat(name, len(langs) * len(vocab)),
+            "lang": pc.take(pa.array(langs), np.repeat(np.arange(len(langs)), len(vocab))),
+            "token_id": np.tile(np.arange(len(vocab), dtype=np.int64), len(langs)),
+            "token": pa.concat_arrays([vocab] * len(langs)),
+            "count": count.ravel(), "doc_count": doc_count.ravel(),
+        }))
+    return pa.concat_tables(doc_parts), pa.concat_tables(freq_parts)
+
+
+def write_stats(doc_stats: pa.Table, token_freq: pa.Table, out_dir: Path) -> None:
+    """Write both tables as hive-partitioned zstd Parquet, replacing `out_dir` atomically."""
+    fmt = ds.ParquetFileFormat()
+    with atomic_dir(out_dir) as tmp:
+        for name, table in (("doc_stats", doc_stats), ("token_freq", token_freq)):
+            ds.write_dataset(table, tmp / name, format=fmt, partitioning=["tokenizer", "lang"],
+                             partitioning_flavor="hive", basename_template="part-{i}.parquet",
+                             file_options=fmt.make_write_options(compression="zstd"))
+
+
+def summary(doc_stats: pa.Table, token_freq: pa.Table) -> dict[str, dict[str, dict[str, float]]]:
+    """Metrics {tokenizer: {lang: {tokens_per_word, bytes_per_token, unk_rate, vocab_used}}}."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("doc_stats", doc_stats)
+    con.register("token_freq", token_freq)
+    rows = con.sql("""
+        SELECT d.tokenizer, d.lang,
+               sum(n_tokens) / greatest(sum(n_words), 1) AS tokens_per_word,
+               sum(n_bytes) / greatest(sum(n_tokens), 1) AS bytes_per_token,
+               sum(n_unk) / greatest(sum(n_tokens), 1) AS unk_rate,
+               any_value(v.used) AS vocab_used
+        FROM doc_stats d JOIN (SELECT tokenizer, lang, avg((count > 0)::INT) AS used
+                               FROM token_freq GROUP BY ALL) v USING (tokenizer, lang)
+        GROUP BY ALL ORDER BY ALL""").fetchall()
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for tok, lang, tpw, bpt, unk, used in rows:
+        out.setdefault(tok, {})[lang] = {"tokens_per_word": round(tpw, 4), "bytes_per_token": round(bpt, 4),
+                                         "unk_rate": round(unk, 6), "vocab_used": round(used, 4)}
+    return out

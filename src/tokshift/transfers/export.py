@@ -1,0 +1,46 @@
+"""Turn a transfer folder into a stock Hugging Face model: the base model with new embeddings and tokenizer.
+
+`export` writes a full folder with `save_pretrained` (safetensors), the target tokenizer and a
+model card whose YAML header carries `base_model`, `method` and `target_tokenizer`.
+Leaves out: pushing to a hub.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import yaml
+
+from tokshift.core.atomic import atomic_dir
+from tokshift.model.base import load_model
+from tokshift.transfers.folder import apply_transfer, read_transfer
+
+
+def model_card(meta: dict, metrics: dict | None = None) -> str:
+    """README.md with the YAML header a model hub reads."""
+    header = {"base_model": meta["base_model"], "library_name": "transformers", "method": meta["method"],
+              "target_tokenizer": meta["target_tokenizer"], "language": meta.get("languages", []),
+              "tags": ["tokshift", "tokenizer-transfer"], "metrics": metrics or {}}
+    body = (f"# {Path(meta['target_tokenizer']).name} ({meta['method']})\n\n"
+            f"`{meta['base_model']}` moved onto the tokenizer `{meta['target_tokenizer']}` by tokshift with the "
+            f"`{meta['method']}` embedding initialisation. Load it with "
+            f"`AutoModelForCausalLM.from_pretrained` and `AutoTokenizer.from_pretrained`.\n")
+    return f"---\n{yaml.safe_dump(header, sort_keys=False, allow_unicode=True)}---\n\n{body}"
+
+
+def export(transfer_dir: str | Path, out_dir: str | Path, base_model: str | Path | None = None,
+           dtype: torch.dtype = torch.float32, metrics: dict | None = None) -> Path:
+    """Write a stock model folder for a transfer folder (base model from transfer.json unless given).
+
+    `metrics` (e.g. this model's entry of metrics/evaluate.json) go into the model card header.
+    """
+    transfer_dir = Path(transfer_dir)
+    meta, _ = read_transfer(transfer_dir)
+    model, _ = load_model(str(base_model or meta["base_model"]))
+    tokenizer = apply_transfer(model, transfer_dir)
+    with atomic_dir(out_dir) as tmp:
+        model.to(dtype).save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "README.md").write_text(model_card(meta, metrics), encoding="utf-8")
+    return Path(out_dir)

@@ -1,0 +1,101 @@
+"""Tokenizer transfer by any method: new input/output embeddings for a target tokenizer, as a transfer folder.
+
+`transfer(model_dir, tokenizer_dir, method, out_dir)` computes the matrices and writes the folder
+(folder.py); `export` turns it into a stock Hugging Face model folder. Methods:
+- fvt, focus, mean, random: the heuristics (tokshift.heuristics);
+- hypernet: a trained Zero-Shot Tokenizer Transfer hypernetwork (tokshift.hypernet) predicts them.
+Special tokens always take the base model's embedding of the same token or role.
+Leaves out: WECHSEL (needs pretrained word vectors from a hub).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from tokshift.core.errors import InputError
+from tokshift.core.params import check
+from tokshift.heuristics.baselines import baseline_matrix
+from tokshift.heuristics.focus import focus_matrix
+from tokshift.heuristics.fvt import apply_plan, fvt_plan
+from tokshift.hypernet.folder import load_hypernet
+from tokshift.hypernet.predict import tokenizer_matrices
+from tokshift.model.base import load_model
+from tokshift.model.embeddings import embedding_matrices
+from tokshift.tokenization.specials import special_map
+from tokshift.tokenization.training import load_tokenizer, tokenizer_langs
+from tokshift.transfers.folder import write_transfer
+
+METHODS = ("fvt", "focus", "mean", "random", "hypernet")
+
+
+@dataclass
+class TransferConfig:
+    tokenizers: list[str] = field(
+        default_factory=lambda: ["de-bpe-16k", "ru-bpe-16k", "ja-unigram-16k", "code-bpe-16k", "multi-bpe-32k"])
+    """Target tokenizers (names under storage/tokenizers) to transfer to."""
+    methods: list[str] = field(default_factory=lambda: list(METHODS[:4]))
+    """Heuristic methods; each (tokenizer, method) is one DVC stage (hypernet has its own stage)."""
+    seed: int = 0
+    """Seed of the random parts (mean, random, FOCUS's fastText)."""
+    focus_max_bytes: int = 3_000_000
+    """Train text (UTF-8 bytes, all of the tokenizer's languages) for FOCUS's fastText model."""
+
+    def __post_init__(self) -> None:
+        for i, method in enumerate(self.methods):
+            # hypernet depends on the trained hypernetwork, so it is its own stage (transfer_hypernet@<tokenizer>).
+            check(method in METHODS[:4], f"methods[{i}]", f"must be one of {list(METHODS[:4])} (hypernet has its own "
+                  f"stage), got '{method}'")
+
+
+def transfer(model_dir: str | Path, tokenizer_dir: str | Path, method: str, out_dir: str | Path,
+             seed: int = 0, train_texts: list[str] | None = None,
+             hypernet_dir: str | Path | None = None) -> dict[str, float]:
+    """Write a transfer folder (tokenizer + embeddings.safetensors + transfer.json) atomically; returns metrics.
+
+    `train_texts` (target-language text) is needed by focus only, `hypernet_dir` by hypernet only.
+    """
+    check(method in METHODS, "method", f"must be one of {list(METHODS)}, got '{method}'")
+    model, base_hf = load_model(str(model_dir))
+    target_hf = AutoTokenizer.from_pretrained(tokenizer_dir)
+    target, base = load_tokenizer(tokenizer_dir), base_hf.backend_tokenizer
+    specials = special_map(target_hf, base_hf)
+    plan, exact = fvt_plan(target, base)
+    mats, extra = {}, {}
+    if method == "hypernet":
+        mats, extra = hypernet_transfer(model, hypernet_dir, target_hf, base_hf, tokenizer_langs(tokenizer_dir))
+    for name, base_mat in ({} if method == "hypernet" else embedding_matrices(model)).items():
+        if method == "focus" and name != "bias":
+            mat = focus_matrix(target_hf, base_hf, base_mat, train_texts or [], seed)
+            # deepfocus decodes byte-level tokens to text, so partial-UTF-8 byte tokens collide on U+FFFD:
+            # restore the exact copies FOCUS intends for every token the base vocabulary has.
+            for tid, bid in exact.items():
+                mat[tid] = base_mat[bid]
+        elif method in ("fvt", "focus"):
+            mat = apply_plan(plan, base_mat)
+        else:
+            mat = baseline_matrix(method, name, base_mat, len(plan), model, seed)
+        for tid, bid in specials.items():
+            mat[tid] = base_mat[bid]
+        mats[name] = mat.contiguous().float()
+    meta = {"base_model": str(model_dir), "method": method, "target_tokenizer": str(tokenizer_dir),
+            "languages": tokenizer_langs(tokenizer_dir), "seed": seed, **extra,
+            "special_tokens": {target_hf.convert_ids_to_tokens(t): b for t, b in specials.items()}}
+    write_transfer(out_dir, target_hf, mats, meta)
+    vocab = target.get_vocab_size(with_added_tokens=True)
+    return {"vocab_size": vocab, "exact_copies": len(exact), "exact_share": round(len(exact) / vocab, 4),
+            **extra.get("pieces", {})}
+
+
+def hypernet_transfer(model: PreTrainedModel, hypernet_dir: str | Path | None, target_hf: PreTrainedTokenizerBase,
+                      base_hf: PreTrainedTokenizerBase, langs: list[str]) -> tuple[dict[str, torch.Tensor], dict]:
+    """Matrices predicted by the hypernetwork in `hypernet_dir` (language-conditioned for one-language tokenizers)."""
+    if hypernet_dir is None:
+        raise InputError("method 'hypernet' needs a trained hypernetwork folder (--hypernet, e.g. storage/hypernet)")
+    hyper = load_hypernet(hypernet_dir, model)
+    mats, info = tokenizer_matrices(hyper, target_hf, base_hf, lang=langs[0] if len(langs) == 1 else None)
+    return {k: v.contiguous().float() for k, v in mats.items()}, {"hypernet": str(hypernet_dir), "pieces": info}
+
