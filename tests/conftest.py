@@ -3,35 +3,15 @@
 from __future__ import annotations
 
 import os
-import random
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import HEURISTICS_FAST, SYLLABLES, files_sources, make_text
+
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a model hub
-
-ROOT = Path(__file__).resolve().parent.parent
-
-SYLLABLES = {
-    "de": "ein der die und sch ung ver ber ste gen lich keit auf mit ä ö ü ß zu".split(),
-    "ru": "про ва ни ст ко ра то ли не ен ый ая ое ть ся по за".split(),
-    "ja": "の に は を た が で て し る か な い こ と 日 本 語 設 定 文 書".split(),
-}
-
-
-def make_text(lang: str, n_lines: int, seed: int) -> str:
-    """Seeded pseudo-text in the script of `lang`: words of 1-4 syllables, 4-12 words a line."""
-    rng = random.Random(f"{lang}-{seed}")
-    syl = SYLLABLES[lang]
-    sep = "" if lang == "ja" else " "
-    lines = []
-    for _ in range(n_lines):
-        words = ["".join(rng.choices(syl, k=rng.randint(1, 4))) for _ in range(rng.randint(4, 12))]
-        lines.append(sep.join(words) + ("。" if lang == "ja" else "."))
-    return "\n".join(lines)
-
 
 @pytest.fixture(scope="session")
 def text_dir(tmp_path_factory) -> Path:
@@ -43,9 +23,6 @@ def text_dir(tmp_path_factory) -> Path:
             (root / lang / f"doc{i:03d}.txt").write_text(make_text(lang, 12, i), encoding="utf-8")
     return root
 
-
-def files_sources(text_dir: Path) -> list[dict]:
-    return [{"kind": "files", "lang": lang, "path": str(text_dir / lang / "*.txt")} for lang in SYLLABLES]
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +54,7 @@ def stats(corpus_file, tokenizers_dir, tmp_path_factory):
     """(stats folder, doc_stats, token_freq) for the two test tokenizers on the test corpus."""
     from tokshift.stats.tokens import StatsConfig, compute_stats, write_stats
 
-    cfg = StatsConfig(tokenizers_dir=str(tokenizers_dir), batch_size=7)  # odd batch: exercises batching
+    cfg = StatsConfig(tokenizers_dir=str(tokenizers_dir), extra_tokenizers={}, batch_size=7)  # odd batch: batching
     doc_stats, token_freq = compute_stats(corpus_file, cfg)
     out = tmp_path_factory.mktemp("stats") / "stats"
     write_stats(doc_stats, token_freq, out)
@@ -118,3 +95,46 @@ def tiny_models(tokenizers_dir, tmp_path_factory) -> dict[str, Path]:
         tok.save_pretrained(root / name)
         out[name] = root / name
     return out
+
+
+@pytest.fixture(scope="session")
+def base(tokenizers_dir):
+    """The tiny models' tokenizer (de-bpe-400) as a `tokenizers.Tokenizer`."""
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_file(str(tokenizers_dir / "de-bpe-400" / "tokenizer.json"))
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_models):
+    """(tied tiny Llama, its tokenizer, a seeded untrained hypernetwork for it reading up to 8 pieces)."""
+    import torch
+
+    from tokshift.hypernet.model import HypernetConfig, Hypernetwork
+    from tokshift.model.base import load_model
+    from tokshift.model.embeddings import embedding_matrices
+
+    model, tok = load_model(str(tiny_models["llama-tied"]))
+    torch.manual_seed(0)
+    return model, tok, Hypernetwork(HypernetConfig(n_layers=1, hidden=16, n_heads=2, max_pieces=8),
+                                    embedding_matrices(model))
+
+
+@pytest.fixture(scope="session")
+def frozen_llama(tiny_models):
+    """(tied tiny Llama with gradients off, its tokenizer): the frozen base of hypernetwork tests."""
+    from tokshift.model.base import load_model
+
+    model, tok = load_model(str(tiny_models["llama-tied"]))
+    return model.requires_grad_(False), tok
+
+
+@pytest.fixture(scope="session")
+def ja_transfers(tiny_models, tokenizers_dir, tmp_path_factory):
+    """The tied tiny Llama (de-bpe-400 tokenizer) moved onto ja-unigram-400 with fvt, mean and random."""
+    from tokshift.transfers.methods import transfer
+
+    root = tmp_path_factory.mktemp("transfer")
+    for method in HEURISTICS_FAST:
+        transfer(tiny_models["llama-tied"], tokenizers_dir / "ja-unigram-400", method, root / method, seed=3)
+    return root

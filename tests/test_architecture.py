@@ -19,7 +19,8 @@ LAYERS = [
     {"dynamic"},
     {"large_vocab"},
     {"evaluation"},
-    {"__init__", "cli", "stage", "plots", "presets"},
+    {"presets", "plots", "stage"},
+    {"__init__", "cli"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 MAX_LINES = 300

@@ -1,4 +1,4 @@
-"""The README's commands are the ones that exist: the two entry points and every example query."""
+"""The README's commands are the ones CI runs, and its SQL examples work."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ import re
 import shlex
 
 import pytest
-from conftest import ROOT
 
+from tests.helpers import ROOT
 from tokshift.cli import main as cli_main
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+# Queries over the pipeline statistics (the --warehouse one needs a published run: see test_flow).
+SQL_EXAMPLES = [shlex.split(m)[2:] for m in re.findall(r"^\$ (tokshift sql \".*)$", README, re.M)]
 
 
 def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
@@ -20,10 +24,6 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     targets = re.findall(r"^(\w+):", (ROOT / "Makefile").read_text(), re.M)
     assert {"pipeline", "test"} <= set(targets)
-
-
-# Queries over the pipeline statistics (the --warehouse one needs a published run: see test_flow).
-SQL_EXAMPLES = [shlex.split(m)[2:] for m in re.findall(r"^\$ (tokshift sql \".*)$", README, re.M)]
 
 
 def test_readme_has_three_sql_examples():

@@ -1,7 +1,7 @@
-"""The `tokshift` command line: `sql`, `transfer`, `export`, `evaluate`, `generate` on pipeline outputs or any model.
+"""The `tokshift` command line: `sql`, `transfer`, `export`, `evaluate`, `generate`, `preset`.
 
 Pipeline stages run through `dvc repro` (see `stages/`); this entry point holds the commands a
-user types on their outputs.
+user types on their outputs or any model, and `preset` runs the pipeline as a DVC experiment.
 """
 
 from __future__ import annotations
@@ -62,7 +62,22 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--json", default=None, help="also write the rows as JSON here")
     v.add_argument("--window", type=int, default=512)
     v.add_argument("--stride", type=int, default=384)
+    r = sub.add_parser("preset", help="run the pipeline as a DVC experiment with a preset (presets/<name>.yaml)")
+    r.add_argument("name", help="preset name (e.g. gpu, vocab-1m) or a YAML file")
+    r.add_argument("--params", default="params.yaml", help="params file the preset changes")
+    r.add_argument("--dry-run", action="store_true", help="print the dvc command instead of running it")
     return parser
+
+
+def run_preset(args: argparse.Namespace) -> int:
+    import shlex
+    import subprocess
+
+    from tokshift.presets import overrides, preset_path
+
+    command = ["dvc", "exp", "run", *overrides(preset_path(args.name), args.params)]
+    print(shlex.join(command))
+    return 0 if args.dry_run else subprocess.run(command, check=False).returncode
 
 
 def run_transfer(args: argparse.Namespace) -> None:
@@ -168,12 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         commands = {"sql": run_sql, "transfer": run_transfer, "export": run_export, "evaluate": run_evaluate,
-                    "generate": run_generate}
-        commands[args.command](args)
+                    "generate": run_generate, "preset": run_preset}
+        code = commands[args.command](args)
     except USER_ERRORS as err:
         print(f"tokshift {args.command}: {err}", file=sys.stderr)
         return 2
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

@@ -67,10 +67,26 @@ class SourceConfig:
         check(self.max_docs is None or self.max_docs > 0, "max_docs", f"must be > 0, got {self.max_docs}")
 
 
+EMBEDDED_PACKAGES = {
+    "en": ["libreoffice-help-en-us", "manpages"], "de": ["libreoffice-help-de", "manpages-de"],
+    "fr": ["libreoffice-help-fr", "manpages-fr"], "es": ["libreoffice-help-es", "manpages-es"],
+    "ru": ["libreoffice-help-ru", "manpages-ru"], "el": ["libreoffice-help-el", "manpages-el"],
+    "ja": ["libreoffice-help-ja", "manpages-ja"], "zh": ["libreoffice-help-zh-cn", "manpages-zh"],
+    "ko": ["libreoffice-help-ko"],
+}
+"""Debian documentation packages of the embedded default corpus, per language."""
+
+
+def embedded_sources() -> list[SourceConfig]:
+    """The default corpus: LibreOffice help and man pages per language, and the Python standard library as code."""
+    return [*(SourceConfig(kind="debian", lang=lang, packages=list(pkgs)) for lang, pkgs in EMBEDDED_PACKAGES.items()),
+            SourceConfig(kind="python_stdlib", lang="code")]
+
+
 @dataclass
 class CorpusConfig:
-    sources: list[SourceConfig]
-    """Where documents come from; see SourceConfig."""
+    sources: list[SourceConfig] = field(default_factory=embedded_sources)
+    """Where documents come from; see SourceConfig. Default: the embedded sources (embedded_sources)."""
     raw_dir: str = "storage/raw"
     """Cache of downloaded and unpacked packages."""
     valid_fraction: float = 0.05

@@ -27,13 +27,13 @@ class DynamicEvalConfig:
     """Languages of the test split that are scored."""
     docs: int = 32
     """Documents per language: one batch of dynamic tokenization (the paper's batch size is 32)."""
-    prefix_tokens: int = 256
+    prefix_tokens: int = 128
     """Most base tokens of a prefix."""
-    continuation_tokens: int = 64
+    continuation_tokens: int = 32
     """Most base tokens of a continuation."""
     min_prefix_tokens: int = 32
     """Documents shorter than min_prefix_tokens + 8 base tokens are skipped."""
-    budgets: list[int] = field(default_factory=lambda: [0, 100, 300, 1000, 3000])
+    budgets: list[int] = field(default_factory=lambda: [0, 50, 150, 500])
     """Merge budgets per batch; 0 (the base tokenization through the same embedding path) is always scored
     as the reference."""
     boundary: str = "pretoken"

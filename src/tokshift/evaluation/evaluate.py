@@ -19,9 +19,9 @@ from tokshift.transfers.folder import apply_transfer, read_transfer
 
 @dataclass
 class EvaluateConfig:
-    langs: list[str] = field(default_factory=lambda: ["de", "ru", "ja", "code"])
+    langs: list[str] = field(default_factory=lambda: ["de", "ru", "ja", "code", "en", "zh"])
     """Languages scored; the original tokenizer gets all, a transferred model those of its tokenizer."""
-    max_bytes_per_lang: int = 10_000
+    max_bytes_per_lang: int = 8000
     """UTF-8 bytes of each language's test split that are scored (documents in id order, cut at a line)."""
     score: ScoreConfig = field(default_factory=ScoreConfig)
     """Windowing and batching of the scorer."""

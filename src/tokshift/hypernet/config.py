@@ -27,17 +27,17 @@ class TrainConfig:
     """Tokens per text (of the sampled tokenizer, BOS included)."""
     text_chars: int = 0
     """Characters cut from a train document per text; 0 = 4 x seq_len."""
-    langs: list[str] = field(default_factory=lambda: ["en"])
+    langs: list[str] = field(default_factory=lambda: ["de", "ru", "ja", "code", "en", "zh"])
     """Training languages, one per step in turn (the corpus train split)."""
-    lr: float = 3e-4
+    lr: float = 1e-3
     """Peak AdamW learning rate."""
     weight_decay: float = 0.01
     """AdamW weight decay."""
-    warmup_steps: int = 20
+    warmup_steps: int = 10
     """Linear warmup steps before the cosine decay to 0."""
     grad_clip: float = 1.0
     """Max gradient norm."""
-    ema_decay: float = 0.0
+    ema_decay: float = 0.99
     """Decay of an exponential moving average of the weights (0 = off). The average starts at the initial,
     FVT-equivalent network and is what gets evaluated and saved: it damps the step-to-step noise of small
     single-language batches (each step sees one sampled tokenizer on ~1k tokens)."""
@@ -65,15 +65,16 @@ class TrainConfig:
     """Warm-up steps of the identity loss only (no base-model forward)."""
     identity_batch: int = 1024
     """Random base tokens per identity step."""
-    checkpoint_every: int = 50
+    checkpoint_every: int = 25
     """Steps between checkpoints."""
     keep_checkpoints: int = 2
     """Most recent checkpoints kept."""
-    eval_every: int = 50
+    eval_every: int = 60
     """Steps between bits-per-byte evaluations on eval_tokenizers (0 = only at the start and the end)."""
-    eval_tokenizers: list[str] = field(default_factory=list)
+    eval_tokenizers: list[str] = field(default_factory=lambda: [
+        "storage/tokenizers/de-bpe-16k", "storage/tokenizers/ja-unigram-16k", "storage/tokenizers/code-bpe-16k"])
     """Target tokenizer folders for the bpb-vs-step curve (valid split of their languages)."""
-    eval_max_bytes: int = 4000
+    eval_max_bytes: int = 3000
     """Valid-split bytes per language scored at each evaluation."""
     embed_batch_tokens: int = 65536
     """Pieces per hypernetwork batch when embedding a whole vocabulary."""

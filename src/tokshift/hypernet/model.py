@@ -22,13 +22,13 @@ from tokshift.tokenization.pieces import Pieces
 class HypernetConfig:
     n_layers: int = 3
     """Transformer encoder layers."""
-    hidden: int = 0
+    hidden: int = 256
     """Encoder width; 0 = the base model's embedding width."""
-    n_heads: int = 8
+    n_heads: int = 4
     """Attention heads (hidden must be divisible by it)."""
     ffn_mult: int = 4
     """Feed-forward width as a multiple of hidden."""
-    max_pieces: int = 7
+    max_pieces: int = 16
     """Base-tokenizer pieces read per token; longer decompositions are truncated (and counted)."""
     langs: list[str] = field(default_factory=list)
     """Language conditioning: a language-id embedding as an extra first position; [] = off."""

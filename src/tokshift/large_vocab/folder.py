@@ -39,11 +39,11 @@ from tokshift.tokenization.spelling import token_string
 
 @dataclass
 class VocabIndexConfig:
-    size: int = 150_000
+    size: int = 100_000
     """Tokens of the large vocabulary, base included (preset: 1,000,000 on a GPU machine with a larger corpus)."""
     langs: list[str] = field(default_factory=lambda: ["en", "de", "fr", "es", "ru", "el", "ja", "zh", "ko", "code"])
     """Corpus languages (train split) the vocabulary is extended on."""
-    max_bytes_per_lang: int = 1_000_000
+    max_bytes_per_lang: int = 500_000
     """Train-split bytes per language read for the extension (documents in id order)."""
     min_count: int = 2
     """A pair must occur this often in those bytes to become a token."""

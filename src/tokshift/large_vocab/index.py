@@ -33,11 +33,11 @@ class IndexMismatchError(TokshiftError, ValueError):
 
 @dataclass
 class IndexConfig:
-    kind: str = "HNSW32"
+    kind: str = "IVF1024,Flat"
     """FAISS index_factory string over inner product (e.g. HNSW32, IVF1024,Flat, Flat)."""
     ef_search: int = 128
     """HNSW: candidates kept while searching (higher: better recall, slower)."""
-    nprobe: int = 128
+    nprobe: int = 256
     """IVF: lists visited per query."""
     use_gpu: bool = True
     """Move the index to the GPU when faiss-gpu and a GPU are there."""

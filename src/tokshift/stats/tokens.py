@@ -37,7 +37,7 @@ class StatsConfig:
     """Corpus splits to tokenize."""
     tokenizers_dir: str = "storage/tokenizers"
     """Every sub-folder holding a tokenizer.json is measured, under its folder name."""
-    extra_tokenizers: dict[str, str] = field(default_factory=dict)
+    extra_tokenizers: dict[str, str] = field(default_factory=lambda: {"original": "storage/models/base"})
     """More tokenizers by name -> folder (e.g. the base model's own tokenizer)."""
     batch_size: int = 1024
     """Documents per `encode_batch_fast` call."""

@@ -1,0 +1,83 @@
+"""Presets: named sets of params overrides kept as files (presets/<name>.yaml), run as one DVC experiment.
+
+A preset mirrors params.yaml's nesting with only the keys it changes. `overrides` checks every key
+against params.yaml and every touched section against its dataclass, then flattens the preset into
+`dvc exp run -S key=value` arguments; values are written in the override grammar DVC parses (strings
+quoted, so `IVF4096,SQfp16` is one value and not a sweep over two).
+Leaves out: sweeps (use `dvc exp run -S` directly).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tokshift.core.errors import MissingFileError
+from tokshift.core.params import ParamsError, from_dict, read_yaml
+
+
+def preset_path(name: str, root: str | Path = ".") -> Path:
+    """presets/<name>.yaml under `root`, or `name` itself when it is a YAML file."""
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        return path
+    path = Path(root) / "presets" / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in (Path(root) / "presets").glob("*.yaml"))
+        raise MissingFileError(f"{path}: no such preset; known presets: {known}")
+    return path
+
+
+def _leaves(data: dict, prefix: str = "") -> list[tuple[str, Any]]:
+    out = []
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        out += _leaves(value, name + ".") if isinstance(value, dict) else [(name, value)]
+    return out
+
+
+def _merge(base: dict, extra: dict, where: str) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        if key not in base:
+            raise ParamsError(f"{where}.{key}: not a key of params.yaml; known keys are {sorted(base)}")
+        out[key] = _merge(base[key], value, f"{where}.{key}") if isinstance(value, dict) else value
+    return out
+
+
+def _value(value: Any) -> str:
+    """One value in DVC's override grammar: 20000, 0.0001, true, "IVF4096,SQfp16", [de, ja]."""
+    if isinstance(value, list):
+        return "[" + ",".join(_value(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def section_configs() -> dict[str, type]:
+    """params.yaml section -> the dataclass its stage reads (`tokenizers` maps names to TokenizerConfig)."""
+    from tokshift.data.corpus import CorpusConfig
+    from tokshift.dynamic.evaluate import DynamicEvalConfig
+    from tokshift.evaluation.evaluate import EvaluateConfig
+    from tokshift.hypernet.config import TrainConfig
+    from tokshift.large_vocab.folder import VocabIndexConfig
+    from tokshift.model.base import BaseModelConfig
+    from tokshift.stats.tokens import StatsConfig
+    from tokshift.transfers.methods import TransferConfig
+
+    return {"corpus": CorpusConfig, "stats": StatsConfig, "base_model": BaseModelConfig, "transfer": TransferConfig,
+            "hypernet": TrainConfig, "evaluate": EvaluateConfig, "dynamic_eval": DynamicEvalConfig,
+            "vocab_index": VocabIndexConfig}
+
+
+def overrides(preset: str | Path, params: str | Path = "params.yaml") -> list[str]:
+    """`-S key=value` arguments for `dvc exp run`; each changed section is checked by loading it into its config."""
+    data = read_yaml(preset)
+    merged = _merge(read_yaml(params), data, Path(preset).name)
+    configs = section_configs()
+    for section in data:
+        if section in configs:
+            from_dict(configs[section], merged[section], f"{Path(preset).name}: {section}")
+    args = []
+    for key, value in _leaves(data):
+        args += ["-S", f"{key}={_value(value)}"]
+    return args

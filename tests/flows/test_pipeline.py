@@ -1,0 +1,145 @@
+"""The Prefect flow runs a tiny copy of the real pipeline end to end and publishes to the warehouse."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from tests.helpers import ROOT, SYLLABLES, make_text
+from tokshift.stats.sql import connect
+
+pytestmark = pytest.mark.slow
+
+
+def tiny_params(base_model: Path) -> dict:
+    """Every stage of the real pipeline, sized for seconds: files corpus, two tokenizers, a tiny Llama."""
+    return {
+        "corpus": {"raw_dir": "storage/raw", "valid_fraction": 0.2, "test_fraction": 0.2, "min_doc_chars": 10,
+                   "sources": [{"kind": "files", "lang": lang, "path": f"data/{lang}/*.txt"} for lang in SYLLABLES]},
+        "tokenizers": {"de-bpe-300": {"model": "bpe", "vocab_size": 300, "langs": ["de"]},
+                       "ja-unigram-300": {"model": "unigram", "vocab_size": 300, "langs": ["ja"]}},
+        "stats": {"splits": ["valid", "test"], "extra_tokenizers": {"original": "storage/models/base"}},
+        "base_model": {"name_or_path": str(base_model), "check_prompt": ""},
+        "transfer": {"tokenizers": ["de-bpe-300"], "methods": ["fvt", "mean"], "seed": 0,
+                     "focus_max_bytes": 100000},
+        "hypernet": {"steps": 4, "batch_size": 2, "seq_len": 16, "langs": ["de", "ja"], "warmup_steps": 1,
+                     "checkpoint_every": 2, "eval_every": 2, "eval_max_bytes": 300,
+                     "eval_tokenizers": ["storage/tokenizers/de-bpe-300"],
+                     "model": {"n_layers": 1, "hidden": 16, "n_heads": 2},
+                     "sampler": {"vocab_min": 20, "vocab_max": 40, "cache_texts": 6, "max_piece_chars": 6}},
+        "dynamic_eval": {"langs": ["de"], "docs": 4, "prefix_tokens": 24, "continuation_tokens": 8,
+                         "min_prefix_tokens": 8, "budgets": [0, 5]},
+        "vocab_index": {"size": 460, "langs": ["de", "ja"], "max_bytes_per_lang": 20000, "shard_size": 32,
+                        "index": {"kind": "Flat"}, "queries": 20, "eval_langs": ["de"], "eval_max_bytes": 500},
+        "evaluate": {"langs": ["de"], "max_bytes_per_lang": 2000,
+                     "score": {"window": 64, "stride": 48, "batch_tokens": 512}},
+    }
+
+
+def make_project(root: Path, base_model: Path) -> Path:
+    """A git + DVC project holding the real dvc.yaml, stages and library, with tiny params and data."""
+    root.mkdir()
+    for item in ("dvc.yaml", "stages", "src"):
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, root / item)
+    (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(base_model)), encoding="utf-8")
+    for lang in SYLLABLES:
+        (root / "data" / lang).mkdir(parents=True)
+        for i in range(20):
+            (root / "data" / lang / f"{i}.txt").write_text(make_text(lang, 8, i), encoding="utf-8")
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t"}
+
+    def run(*cmd: str) -> None:
+        subprocess.run(cmd, cwd=root, check=True, env=env, capture_output=True)
+
+    run("git", "init", "-q")
+    run("dvc", "init", "-q")
+    run("dvc", "config", "core.analytics", "false")
+    # The project's own plot templates and offline page.
+    shutil.copytree(ROOT / ".dvc" / "plots", root / ".dvc" / "plots")
+    run("dvc", "config", "plots.html_template", "plots/offline.html")
+    run("git", "add", "-A")
+    run("git", "commit", "-qm", "tiny")
+    return root
+
+
+@pytest.fixture()
+def project(tmp_path, monkeypatch, tiny_models):
+    # `dvc` and the stages' `python` must be this environment's.
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "project" / "src"))
+    return make_project(tmp_path / "project", tiny_models["llama-tied"])
+
+
+async def read_metrics_artifacts() -> list:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    async with get_client() as client:
+        return await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["tokshift-metrics"])))
+
+
+def test_flow_runs_pipeline_and_publishes(project):
+    from prefect.testing.utilities import prefect_test_harness
+
+    sys.path.insert(0, str(ROOT / "flows"))
+    try:
+        from pipeline import pipeline
+    finally:
+        sys.path.remove(str(ROOT / "flows"))
+
+    with prefect_test_harness(server_startup_timeout=120):
+        first = pipeline(workdir=str(project))
+        second = pipeline(workdir=str(project))  # nothing changed: repro is a no-op, still a new partition
+        artifacts = anyio.run(read_metrics_artifacts)
+
+    assert first != second
+    log = (project / "logs" / f"dvc-repro-{first}.log").read_text()
+    assert "Running stage 'corpus'" in log and "Running stage 'stats'" in log
+    assert "didn't change, skipping" in (project / "logs" / f"dvc-repro-{second}.log").read_text()
+
+    warehouse = project / "storage" / "warehouse"
+    assert sorted(p.name for p in warehouse.iterdir()) == sorted([f"run_id={first}", f"run_id={second}"])
+    run = pq.read_table(warehouse / f"run_id={first}" / "run.parquet").to_pylist()[0]
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True).stdout.strip()
+    assert run["git_sha"] == sha and "de-bpe-300" in run["params"] and run["started"] < run["finished"]
+
+    con = connect(warehouse, warehouse=True)
+    assert con.sql("SELECT count(*) FROM runs").fetchall() == [(2,)]
+    per_run = dict(con.sql("SELECT run_id, count(DISTINCT tokenizer) FROM fertility GROUP BY run_id").fetchall())
+    assert per_run == {first: 3, second: 3}  # two targets + the original
+
+    evaluated = json.loads((project / "metrics" / "evaluate.json").read_text())
+    assert set(evaluated) == {"original/original", "de-bpe-300/fvt", "de-bpe-300/mean", "de-bpe-300/hypernet"}
+    assert "Running stage 'hypernet'" in log and "Running stage 'transfer_hypernet@de-bpe-300'" in log
+    assert all(v["de"]["bpb"] > 0 for v in evaluated.values())
+    dynamic = json.loads((project / "metrics" / "dynamic_eval.json").read_text())
+    assert "Running stage 'dynamic_eval'" in log and set(dynamic["de"]) == {"0", "5"}
+    assert dynamic["de"]["0"]["bpb_change"] == 0.0 and dynamic["de"]["5"]["reduction"] > 0
+    index = json.loads((project / "metrics" / "vocab_index.json").read_text())
+    assert "Running stage 'vocab_index'" in log and index["vocabulary"] == 460 and index["recall_at_20"] > 0.9
+    assert index["langs"]["de"]["large_tokens"] <= index["langs"]["de"]["base_tokens"]
+    generated = subprocess.run([sys.executable, "-m", "tokshift.cli", "generate", "--model", "storage/models/base",
+                                "--vocab-index", "storage/vocab_index", "--max-new-tokens", "4", "Das Haus"],
+                               cwd=project, capture_output=True, text=True)
+    assert generated.returncode == 0 and generated.stdout.startswith("Das Haus"), generated.stderr[-2000:]
+
+    # The evaluation plot renders with the vega builds inlined: no CDN, so it works offline.
+    subprocess.run(["dvc", "plots", "show", "--out", "dvc_plots"], cwd=project, check=True, capture_output=True)
+    page = (project / "dvc_plots" / "index.html").read_text(encoding="utf-8")
+    assert "vega-embed" in page and "bits per byte" in page and "tokens for the same test bytes" in page
+    assert "https://cdn" not in page and "de-bpe-300/fvt" in page and "continuation bpb change vs prefix" in page
+
+    assert artifacts, "the metrics table artifact was not published"
+    assert any("tokens_per_word" in str(a.data) for a in artifacts)

@@ -1,0 +1,36 @@
+"""The LM loss through the frozen base model with predicted embeddings, and the identity loss."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tests.helpers import hyper_for
+from tokshift.hypernet.objective import identity_loss, lm_loss
+from tokshift.model.base import load_model
+from tokshift.model.embeddings import embedding_matrices, param_names
+from tokshift.tokenization.pieces import pad_pieces
+
+
+@pytest.mark.parametrize("name", ["llama-tied", "neox-untied"])
+def test_lm_loss_matches_the_model_and_reaches_the_hypernetwork(tiny_models, name):
+    model, _ = load_model(str(tiny_models[name]))
+    model.requires_grad_(False)
+    ids = torch.randint(0, model.config.vocab_size, (2, 9), generator=torch.Generator().manual_seed(0))
+    mask = torch.ones_like(ids)
+    mats = {k: v.clone() for k, v in embedding_matrices(model).items()}
+    ours = lm_loss(model, mats, ids, mask)
+    assert torch.allclose(ours, model(input_ids=ids, labels=ids).loss, atol=1e-5), "same loss as the model's own"
+    hyper = hyper_for(model)
+    torch.nn.init.normal_(hyper.heads["input"].weight, std=0.1)
+    pieces = pad_pieces([[i] for i in range(model.config.vocab_size)], 7)
+    loss = lm_loss(model, hyper(pieces.ids, pieces.lengths), ids, mask)
+    loss.backward()
+    assert hyper.proj.weight.grad is not None and hyper.proj.weight.grad.abs().sum() > 0
+    assert set(param_names(model)) == set(embedding_matrices(model))
+
+
+def test_identity_loss_is_zero_at_init(tiny_models):
+    model, _ = load_model(str(tiny_models["neox-untied"]))
+    hyper = hyper_for(model)
+    assert identity_loss(hyper, hyper, 32, torch.Generator().manual_seed(0)).item() < 1e-10

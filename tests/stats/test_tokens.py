@@ -1,0 +1,67 @@
+"""Token statistics match reference counts and land in hive-partitioned Parquet."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from tokshift.data.corpus import read_corpus
+from tokshift.tokenization.training import load_tokenizer
+
+
+def test_doc_stats_match_reference_counts(stats, corpus_file, tokenizers_dir):
+    _, doc_stats, _ = stats
+    tok = load_tokenizer(tokenizers_dir / "de-bpe-400")
+    rows = {(r["tokenizer"], r["doc_id"]): r for r in doc_stats.to_pylist()}
+    docs = read_corpus(corpus_file, lang="de").to_pylist()
+    held_out = [d for d in docs if d["split"] in ("valid", "test")]
+    assert held_out and all(d["split"] != "train" for d in held_out)
+    for d in held_out:
+        r = rows[("de-bpe-400", d["doc_id"])]
+        assert r["n_tokens"] == len(tok.encode(d["text"], add_special_tokens=False).ids)
+        assert (r["n_bytes"], r["n_chars"], r["n_words"]) == (len(d["text"].encode()), len(d["text"]),
+                                                              len(d["text"].split()))
+        assert r["n_unk"] == 0 and r["split"] == d["split"] and r["lang"] == "de"
+    splits = read_corpus(corpus_file).column("split")
+    assert len(doc_stats) == 2 * pc.sum(pc.is_in(splits, pa.array(["valid", "test"]))).as_py()
+
+
+def test_token_freq_counts_and_dead_vocabulary(stats, corpus_file, tokenizers_dir):
+    _, _, token_freq = stats
+    tok = load_tokenizer(tokenizers_dir / "ja-unigram-400")
+    texts = [d["text"] for d in read_corpus(corpus_file, lang="ja").to_pylist() if d["split"] != "train"]
+    encoded = [tok.encode(t, add_special_tokens=False).ids for t in texts]
+    count = Counter(i for ids in encoded for i in ids)
+    doc_count = Counter(i for ids in encoded for i in set(ids))
+    rows = [r for r in token_freq.to_pylist() if r["tokenizer"] == "ja-unigram-400" and r["lang"] == "ja"]
+    assert len(rows) == 400  # every vocabulary entry, used or not
+    for r in rows:
+        assert (r["count"], r["doc_count"]) == (count[r["token_id"]], doc_count[r["token_id"]])
+        assert r["token"] == tok.id_to_token(r["token_id"])
+    assert any(r["count"] == 0 for r in rows)  # special tokens never occur in text
+
+
+def test_hive_partitioned_zstd_layout(stats):
+    out, _, _ = stats
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.parquet"))
+    assert "doc_stats/tokenizer=de-bpe-400/lang=ja/part-0.parquet" in files
+    assert "token_freq/tokenizer=ja-unigram-400/lang=ru/part-0.parquet" in files
+    meta = pq.ParquetFile(out / files[0]).metadata
+    assert meta.row_group(0).column(0).compression == "ZSTD"
+
+
+def test_duckdb_cli_reads_the_same_files(stats):
+    """The duckdb CLI (an older DuckDB than the Python module) reads the same Parquet files."""
+    out, doc_stats, _ = stats
+    duckdb_cli = str(Path(sys.executable).parent / "duckdb")
+    query = (f"SELECT count(*) FROM read_parquet('{out}/doc_stats/*/*/*.parquet', hive_partitioning=true) "
+             f"WHERE tokenizer = 'de-bpe-400'")
+    proc = subprocess.run([duckdb_cli, "-csv", "-noheader", "-c", query], capture_output=True, text=True,
+                          check=True)
+    assert int(proc.stdout.strip()) == len(doc_stats) // 2

@@ -1,0 +1,113 @@
+"""The `tokshift` command: every subcommand on tiny models, and bad input as one line and exit 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import yaml
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from tests.helpers import hyper_for, make_text
+from tokshift.cli import main as cli_main
+from tokshift.hypernet.folder import base_fingerprint, save_hypernet
+from tokshift.hypernet.predict import tokenizer_matrices
+from tokshift.model.base import load_model
+
+
+def test_cli_sql(stats, capsys):
+    out, _, _ = stats
+    assert cli_main(["sql", "--stats", str(out), "--format", "json",
+                     "SELECT tokenizer, lang FROM fertility WHERE lang = 'ru' ORDER BY tokenizer"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows == [{"tokenizer": "de-bpe-400", "lang": "ru"}, {"tokenizer": "ja-unigram-400", "lang": "ru"}]
+    assert cli_main(["sql", "--stats", str(out), "--format", "csv",
+                     "SELECT lang, n_docs FROM fertility WHERE tokenizer = 'de-bpe-400' ORDER BY lang"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == '"lang","n_docs"' and [line.split(",")[0] for line in lines[1:]] == ['"de"', '"ja"', '"ru"']
+    assert cli_main(["sql", "--stats", str(out), "SELECT * FROM no_such_view"]) == 2
+    assert "no_such_view" in capsys.readouterr().err
+    assert cli_main(["sql", "--stats", str(out / "missing"), "SELECT 1"]) == 2
+    assert "no token statistics found" in capsys.readouterr().err
+
+
+def test_cli_evaluate_table_and_json(tiny_models, tmp_path, capsys):
+    (tmp_path / "de.txt").write_text(make_text("de", 6, 1), encoding="utf-8")
+    (tmp_path / "ja.txt").write_text(make_text("ja", 6, 1), encoding="utf-8")
+    args = ["evaluate", "--model", str(tiny_models["llama-tied"]), "--model", str(tiny_models["neox-untied"]),
+            "--text", str(tmp_path / "de.txt"), "--text", str(tmp_path / "ja.txt"), "--json", str(tmp_path / "r.json")]
+    assert cli_main(args) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["model", "text", "bpb", "tokens", "bytes"] and len(table) == 5
+    rows = json.loads((tmp_path / "r.json").read_text())
+    assert len(rows) == 4 and all(r["bpb"] > 0 for r in rows)
+
+
+@pytest.mark.parametrize("content, message", [(b"", "the file is empty"),
+                                              (b"\xff\xfe oops", "invalid UTF-8 at byte 0")])
+def test_cli_evaluate_bad_text(tiny_models, tmp_path, capsys, content, message):
+    (tmp_path / "t.txt").write_bytes(content)
+    assert cli_main(["evaluate", "--model", str(tiny_models["llama-tied"]), "--text", str(tmp_path / "t.txt")]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_evaluate_missing_model(tmp_path, capsys):
+    (tmp_path / "t.txt").write_text("Hallo Welt", encoding="utf-8")
+    assert cli_main(["evaluate", "--model", str(tmp_path / "nope"), "--text", str(tmp_path / "t.txt")]) == 2
+    assert "nope" in capsys.readouterr().err
+
+
+def test_cli_transfer_with_hypernet_writes_a_stock_model(tiny_models, tokenizers_dir, tmp_path, capsys):
+    from transformers import AutoModelForCausalLM
+
+    from tokshift.cli import main as cli_main
+
+    model, _ = load_model(str(tiny_models["llama-tied"]))
+    hyper = hyper_for(model)
+    torch.nn.init.normal_(hyper.heads["input"].weight, std=0.1)
+    save_hypernet(hyper, tmp_path, base_fingerprint(model))
+    args = ["transfer", "--model", str(tiny_models["llama-tied"]),
+            "--tokenizer", str(tokenizers_dir / "ja-unigram-400"),
+            "--method", "hypernet", "--hypernet", str(tmp_path), "--out", str(tmp_path / "t"),
+            "--export", str(tmp_path / "m")]
+    assert cli_main(args) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["vocab_size"] == 400
+    meta = json.loads((tmp_path / "t" / "transfer.json").read_text())
+    assert meta["method"] == "hypernet" and set(meta["pieces"]) == {"truncated", "unknown", "mean_pieces"}
+    exported = AutoModelForCausalLM.from_pretrained(tmp_path / "m")
+    tok = AutoTokenizer.from_pretrained(tmp_path / "m")
+    target = AutoTokenizer.from_pretrained(tokenizers_dir / "ja-unigram-400")
+    expected, _ = tokenizer_matrices(hyper, target, AutoTokenizer.from_pretrained(tiny_models["llama-tied"]))
+    torch.testing.assert_close(exported.get_input_embeddings().weight, expected["input"])
+    out = exported.generate(**tok("日本語", return_tensors="pt"), max_new_tokens=3, do_sample=False)
+    assert out.shape[1] > 1
+    # Without a hypernetwork folder, or with one for another base: one-line errors, exit 2.
+    assert cli_main([*args[:7], "--out", str(tmp_path / "t2")]) == 2
+    assert "needs a trained hypernetwork" in capsys.readouterr().err
+    other = tmp_path / "other"
+    other.mkdir()
+    neox, _ = load_model(str(tiny_models["neox-untied"]))
+    save_hypernet(hyper_for(neox), other, base_fingerprint(neox))
+    assert cli_main([*args[:7], "--hypernet", str(other), "--out", str(tmp_path / "t3")]) == 2
+    assert "another base model" in capsys.readouterr().err
+
+
+def test_generate_command_names_a_missing_index(tiny_models, tmp_path, capsys):
+    from tokshift.cli import main
+
+    assert main(["generate", "--model", str(tiny_models["llama-tied"]), "--vocab-index", str(tmp_path / "none"),
+                 "Hallo"]) == 2
+    assert "dvc repro vocab_index" in capsys.readouterr().err
+
+
+def test_cli_export_puts_evaluation_metrics_in_the_model_card(ja_transfers, tmp_path):
+    from tokshift.cli import main as cli_main
+
+    metrics = tmp_path / "evaluate.json"
+    metrics.write_text(json.dumps({"ja-unigram-400/fvt": {"ja": {"bpb": 1.23, "tokens": 10}}}))
+    assert cli_main(["export", str(ja_transfers / "fvt"), "--out", str(tmp_path / "m"), "--metrics", str(metrics),
+                     "--bf16"]) == 0
+    header = yaml.safe_load((tmp_path / "m" / "README.md").read_text().split("---")[1])
+    assert header["metrics"] == {"ja": {"bpb": 1.23, "tokens": 10}}
+    assert AutoModelForCausalLM.from_pretrained(tmp_path / "m").dtype == torch.bfloat16
