@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    cfg = StatsConfig(splits=["valid", "test"], tokenizers_dir=args.tokenizers_dir)
+    cfg = StatsConfig(splits=["valid", "test"], tokenizers_dir=args.tokenizers_dir, extra_tokenizers={})
     texts = pq.read_table(args.corpus, columns=["text"], filters=[("split", "in", cfg.splits)]
                           ).column("text").to_pylist()
     mb = sum(len(t.encode("utf-8")) for t in texts) / 1e6

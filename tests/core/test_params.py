@@ -8,6 +8,7 @@ from tests.helpers import ROOT
 from tokshift.core.params import ParamsError, from_dict, load_section, read_yaml
 from tokshift.data.corpus import CorpusConfig
 from tokshift.hypernet.config import TrainConfig
+from tokshift.presets import section_configs
 from tokshift.stats.tokens import StatsConfig
 from tokshift.tokenization.training import TokenizerConfig
 
@@ -66,3 +67,24 @@ def test_malformed_yaml_names_the_file(tmp_path):
     bad.write_text("stats: {}\n", encoding="utf-8")
     with pytest.raises(ParamsError, match="section 'corpus' is missing"):
         load_section(bad, "corpus", CorpusConfig)
+
+
+# `tokenizers` is a name -> TokenizerConfig mapping: which tokenizers to train is the pipeline's choice, and each
+# entry leaves every field but model, vocab_size and langs (required, no default) at TokenizerConfig's default.
+NO_DEFAULT = {"tokenizers"}
+
+
+def test_every_params_section_has_a_config():
+    assert set(read_yaml(ROOT / "params.yaml")) == set(section_configs()) | NO_DEFAULT
+
+
+@pytest.mark.parametrize("section", sorted(section_configs()))
+def test_shipped_params_are_the_dataclass_defaults(section):
+    cls = section_configs()[section]
+    assert load_section(ROOT / "params.yaml", section, cls) == cls(), \
+        f"params.yaml: {section} differs from {cls.__name__}'s defaults; change both together"
+
+
+def test_tokenizer_entries_only_set_required_fields():
+    for name, entry in read_yaml(ROOT / "params.yaml")["tokenizers"].items():
+        assert set(entry) <= {"model", "vocab_size", "langs"}, f"tokenizers.{name}"

@@ -1,0 +1,63 @@
+"""Every user-fixable error is a TokshiftError, and stages and the CLI turn it into one line."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+
+import pytest
+
+from tests.helpers import ROOT
+from tokshift.cli import main as cli_main
+from tokshift.core.errors import USER_ERRORS, InputError, MissingFileError, TokshiftError
+from tokshift.stage import run_stage
+
+
+def error_classes() -> list[str]:
+    """Names of the exception classes tokshift defines."""
+    names = []
+    for path in (ROOT / "src" / "tokshift").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and node.name.endswith("Error"):
+                names.append((path, node))
+    return names
+
+
+def test_every_error_class_derives_from_the_base():
+    for path, node in error_classes():
+        bases = {ast.unparse(b) for b in node.bases}
+        assert node.name == "TokshiftError" or bases & {"TokshiftError", "InputError", "MissingFileError"}, \
+            f"{path.name}: {node.name} must derive from TokshiftError"
+
+
+def test_subclasses_keep_their_builtin_meaning():
+    assert issubclass(InputError, ValueError) and issubclass(MissingFileError, FileNotFoundError)
+    assert TokshiftError in USER_ERRORS
+
+
+@pytest.mark.parametrize("error", [InputError("params.yaml: x must be > 0"), MissingFileError("a/b: not there")])
+def test_a_stage_prints_one_line_and_exits_1(error, capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["stage"])
+
+    def main(args):
+        raise error
+
+    with pytest.raises(SystemExit) as exit_:
+        run_stage(main, argparse.ArgumentParser())
+    assert exit_.value.code == 1 and capsys.readouterr().err == f"error: {error}\n"
+
+
+def test_a_bug_keeps_its_traceback(monkeypatch):
+    monkeypatch.setattr("sys.argv", ["stage"])
+
+    def main(args):
+        raise KeyError("a bug, not bad input")
+
+    with pytest.raises(KeyError):
+        run_stage(main, argparse.ArgumentParser())
+
+
+def test_the_cli_prints_one_line_and_exits_2(tmp_path, capsys):
+    assert cli_main(["sql", "--stats", str(tmp_path), "SELECT 1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tokshift sql: ") and "no token statistics" in err and err.count("\n") == 1
