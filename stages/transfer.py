@@ -3,20 +3,13 @@ tokenizer (params.yaml: transfer)."""
 
 from tokshift.core.atomic import write_json
 from tokshift.core.params import load_section
-from tokshift.data.corpus import read_corpus
-from tokshift.model.score import capped_texts
 from tokshift.stage import run_stage, stage_parser
-from tokshift.tokenization.training import tokenizer_langs
-from tokshift.transfers.methods import TransferConfig, transfer
+from tokshift.transfers.methods import TransferConfig, focus_texts, transfer
 
 
 def main(args) -> None:
     cfg = load_section(args.params, "transfer", TransferConfig)
-    texts = None
-    if args.method == "focus":  # FOCUS trains fastText on the target languages' train split
-        texts = capped_texts([t for lang in tokenizer_langs(args.tokenizer)
-                              for t in read_corpus(args.corpus, split="train", lang=lang).column("text").to_pylist()],
-                             cfg.focus_max_bytes)
+    texts = focus_texts(args.corpus, args.tokenizer, cfg.focus_max_bytes) if args.method == "focus" else None
     write_json(args.metrics, transfer(args.model, args.tokenizer, args.method, args.out, seed=cfg.seed,
                                       train_texts=texts, hypernet_dir=args.hypernet))
 

@@ -82,17 +82,13 @@ def run_preset(args: argparse.Namespace) -> int:
 
 def run_transfer(args: argparse.Namespace) -> None:
     from tokshift.transfers.export import export
-    from tokshift.transfers.methods import transfer
+    from tokshift.transfers.methods import focus_texts, transfer
 
     texts = None
     if args.method == "focus":
-        from tokshift.data.corpus import read_corpus
-        from tokshift.tokenization.training import tokenizer_langs
-
         if not args.corpus:
             raise InputError("method focus needs --corpus (its train split trains FOCUS's fastText model)")
-        texts = [t for lang in tokenizer_langs(args.tokenizer)
-                 for t in read_corpus(args.corpus, split="train", lang=lang).column("text").to_pylist()]
+        texts = focus_texts(args.corpus, args.tokenizer)
     print(json.dumps(transfer(args.model, args.tokenizer, args.method, args.out, seed=args.seed, train_texts=texts,
                               hypernet_dir=args.hypernet)))
     if args.export:

@@ -18,6 +18,7 @@ from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from tokshift.core.errors import InputError
 from tokshift.core.params import check
+from tokshift.data.corpus import read_corpus
 from tokshift.heuristics.baselines import baseline_matrix
 from tokshift.heuristics.focus import focus_matrix
 from tokshift.heuristics.fvt import apply_plan, fvt_plan
@@ -25,6 +26,7 @@ from tokshift.hypernet.folder import load_hypernet
 from tokshift.hypernet.predict import tokenizer_matrices
 from tokshift.model.base import load_model
 from tokshift.model.embeddings import embedding_matrices
+from tokshift.model.score import capped_texts
 from tokshift.tokenization.specials import special_map
 from tokshift.tokenization.training import load_tokenizer, tokenizer_langs
 from tokshift.transfers.folder import write_transfer
@@ -49,6 +51,13 @@ class TransferConfig:
             # hypernet depends on the trained hypernetwork, so it is its own stage (transfer_hypernet@<tokenizer>).
             check(method in METHODS[:4], f"methods[{i}]", f"must be one of {list(METHODS[:4])} (hypernet has its own "
                   f"stage), got '{method}'")
+
+
+def focus_texts(corpus: str | Path, tokenizer_dir: str | Path, max_bytes: int = 3_000_000) -> list[str]:
+    """Train-split text of the tokenizer's languages, capped: what FOCUS trains its fastText model on."""
+    texts = [t for lang in tokenizer_langs(tokenizer_dir)
+             for t in read_corpus(corpus, split="train", lang=lang).column("text").to_pylist()]
+    return capped_texts(texts, max_bytes)
 
 
 def transfer(model_dir: str | Path, tokenizer_dir: str | Path, method: str, out_dir: str | Path,
