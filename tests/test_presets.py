@@ -52,6 +52,7 @@ def test_dry_run_prints_the_command(capsys, monkeypatch):
     assert capsys.readouterr().out.startswith("dvc exp run -S hypernet.steps=20000")
 
 
+@pytest.mark.slow
 def test_dvc_applies_the_overrides_as_typed_values(tmp_path):
     """A real `dvc exp run` in a scratch repo: the preset's values land in params.yaml with their types."""
     (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text(encoding="utf-8"), encoding="utf-8")

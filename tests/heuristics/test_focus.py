@@ -10,6 +10,8 @@ from transformers import AutoTokenizer
 from tokshift.model.base import load_model
 from tokshift.transfers.methods import transfer
 
+pytestmark = pytest.mark.slow  # trains fastText
+
 
 def test_focus_copies_overlap_and_fills_the_rest(tiny_models, tokenizers_dir, corpus_file, tmp_path):
     from tokshift.data.corpus import read_corpus
