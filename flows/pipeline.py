@@ -6,7 +6,7 @@ token statistics are copied into an append-only warehouse partition
 `storage/warehouse/run_id=<id>/` beside a one-row `run.parquet` (run_id, git_sha, params,
 started, finished) that `tokshift sql --warehouse` reads as the `runs` view.
 
-Serve it (cron schedule, never two runs at once): `python flows/pipeline.py` (see the README).
+Serve it (cron schedule, never two runs at once): `python flows/pipeline.py` (see docs/prefect.md).
 """
 
 from __future__ import annotations

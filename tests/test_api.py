@@ -24,3 +24,7 @@ def test_importing_the_package_loads_no_model_code():
 def test_unknown_names_are_an_attribute_error():
     with pytest.raises(AttributeError, match="no attribute 'transfr'"):
         tokshift.transfr  # noqa: B018
+
+
+def test_all_lists_exactly_the_lazy_exports():
+    assert sorted(tokshift.__all__) == sorted(tokshift._EXPORTS)

@@ -37,7 +37,23 @@ _EXPORTS = {
     "load_model": "tokshift.model.base",
     "TokshiftError": "tokshift.core.errors",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "DynamicEmbedder",
+    "MergeConfig",
+    "ScoreConfig",
+    "TokshiftError",
+    "TrainConfig",
+    "apply_transfer",
+    "dynamic_tokenize",
+    "evaluate_all",
+    "export",
+    "load_hypernet",
+    "load_model",
+    "run_dynamic",
+    "score_texts",
+    "train_hypernet",
+    "transfer",
+]
 
 if TYPE_CHECKING:
     from tokshift.core.errors import TokshiftError

@@ -49,7 +49,7 @@ def load_section(path: str | Path, section: str, cls: type[T]) -> T:
     """`params.yaml` section -> `cls` instance, e.g. `load_section("params.yaml", "corpus", CorpusConfig)`."""
     data = read_yaml(path)
     if section not in data:
-        raise ParamsError(f"{path}: section '{section}' is missing; add it (see the README)")
+        raise ParamsError(f"{path}: section '{section}' is missing; add it (see params.yaml in the project root)")
     return from_dict(cls, data[section], f"{Path(path).name}: {section}")
 
 

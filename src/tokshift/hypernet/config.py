@@ -40,7 +40,7 @@ class TrainConfig:
     ema_decay: float = 0.99
     """Decay of an exponential moving average of the weights (0 = off). The average starts at the initial,
     FVT-equivalent network and is what gets evaluated and saved: it damps the step-to-step noise of small
-    single-language batches (each step sees one sampled tokenizer on ~1k tokens)."""
+    single-language batches (each step sees one sampled tokenizer on one batch of one language)."""
     lexical_weight: float = 0.5
     """Weight of the lexical loss (MSE to base embeddings of tokens the base vocabulary has)."""
     objective: str = "lm"
@@ -82,7 +82,7 @@ class TrainConfig:
     """bf16 autocast on GPU (CPU runs in float32)."""
     deterministic: bool = True
     """On CPU, torch's deterministic algorithms (the stage turns them on): reruns and resumes are bit-identical
-    with any number of threads, at no measured cost (64.5 vs 63.9 s for 7 steps)."""
+    with any number of threads (docs/benchmarks.md: what it costs)."""
     seed: int = 0
     """Seed of every random draw."""
     model: HypernetConfig = field(default_factory=HypernetConfig)

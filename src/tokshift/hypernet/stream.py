@@ -8,24 +8,40 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
+from tokenizers import Tokenizer
 
 from tokshift.hypernet.sampler import SubstringCounts
 
-if TYPE_CHECKING:
-    from tokshift.hypernet.config import TrainConfig
+
+@dataclass
+class StreamConfig:
+    langs: list[str]
+    """Languages, one per step in turn (offset by rank)."""
+    batch_size: int
+    """Texts per step."""
+    chars: int
+    """Characters cut from a document per text."""
+    cache_texts: int
+    """Most recent texts per language that the sampler counts substrings of."""
+    max_piece_chars: int
+    """Longest substring counted."""
+    seed: int
+    """Seed of the document and offset draws."""
+    first_step: int = 0
+    """First step that reads text (identity warm-up steps before it read none)."""
 
 
 class TextStream:
     """Training texts as a pure function of (step, rank), and the per-language caches the sampler counts."""
 
-    def __init__(self, docs: dict[str, list[str]], cfg: TrainConfig, base, rank: int, world: int):
+    def __init__(self, docs: dict[str, list[str]], cfg: StreamConfig, base: Tokenizer, rank: int, world: int):
         self.docs, self.cfg, self.rank, self.world = docs, cfg, rank, world
-        self.chars = cfg.text_chars or 4 * cfg.seq_len
+        self.chars = cfg.chars
         self.cache = {lang: deque() for lang in docs}
-        self.counts = {lang: SubstringCounts(base, cfg.sampler.max_piece_chars) for lang in docs}
+        self.counts = {lang: SubstringCounts(base, cfg.max_piece_chars) for lang in docs}
 
     def lang(self, step: int) -> str:
         return self.cfg.langs[(step * self.world + self.rank) % len(self.cfg.langs)]
@@ -46,7 +62,7 @@ class TextStream:
         lang, texts = self.texts(step)
         cache, counts = self.cache[lang], self.counts[lang]
         for text in texts:
-            if len(cache) == self.cfg.sampler.cache_texts:
+            if len(cache) == self.cfg.cache_texts:
                 counts.update(cache.popleft(), -1)
             cache.append(text)
             counts.update(text, 1)
@@ -54,6 +70,6 @@ class TextStream:
 
     def replay(self, start: int) -> None:
         """Rebuild the caches as they were before `start` (enough earlier steps to fill every cache)."""
-        span = len(self.cfg.langs) * math.ceil(self.cfg.sampler.cache_texts / self.cfg.batch_size)
-        for step in range(max(self.cfg.identity_steps, start - span), start):
+        span = len(self.cfg.langs) * math.ceil(self.cfg.cache_texts / self.cfg.batch_size)
+        for step in range(max(self.cfg.first_step, start - span), start):
             self.push(step)
