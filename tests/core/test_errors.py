@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import ast
-
-import pytest
 
 from tests.helpers import ROOT
 from tokshift.cli import main as cli_main
 from tokshift.core.errors import USER_ERRORS, InputError, MissingFileError, TokshiftError
-from tokshift.stage import run_stage
 
 
 def error_classes() -> list[str]:
@@ -33,28 +29,6 @@ def test_every_error_class_derives_from_the_base():
 def test_subclasses_keep_their_builtin_meaning():
     assert issubclass(InputError, ValueError) and issubclass(MissingFileError, FileNotFoundError)
     assert TokshiftError in USER_ERRORS
-
-
-@pytest.mark.parametrize("error", [InputError("params.yaml: x must be > 0"), MissingFileError("a/b: not there")])
-def test_a_stage_prints_one_line_and_exits_1(error, capsys, monkeypatch):
-    monkeypatch.setattr("sys.argv", ["stage"])
-
-    def main(args):
-        raise error
-
-    with pytest.raises(SystemExit) as exit_:
-        run_stage(main, argparse.ArgumentParser())
-    assert exit_.value.code == 1 and capsys.readouterr().err == f"error: {error}\n"
-
-
-def test_a_bug_keeps_its_traceback(monkeypatch):
-    monkeypatch.setattr("sys.argv", ["stage"])
-
-    def main(args):
-        raise KeyError("a bug, not bad input")
-
-    with pytest.raises(KeyError):
-        run_stage(main, argparse.ArgumentParser())
 
 
 def test_the_cli_prints_one_line_and_exits_2(tmp_path, capsys):

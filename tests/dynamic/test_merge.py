@@ -9,12 +9,8 @@ from tokenizers import Tokenizer, models, pre_tokenizers
 
 from tokshift.core.params import ParamsError
 from tokshift.dynamic.merge import MergeConfig, dynamic_tokenize
+from tokshift.tokenization.specials import special_ids
 from tokshift.tokenization.spelling import token_bytes, token_string
-
-
-def specials(base: Tokenizer) -> set[int]:
-    return {i for i, t in base.get_added_tokens_decoder().items() if t.special}
-
 
 # Any Unicode: emoji, combining marks, right-to-left, CJK, control characters, surrogates excluded.
 ANY_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=60)
@@ -33,7 +29,7 @@ MIXED = st.lists(st.sampled_from(PIECES), max_size=20).map("".join)
 def test_dynamic_tokens_concatenate_back_to_the_text(base, texts, budget, boundary):
     cfg = MergeConfig(budget=budget, boundary=boundary, max_pieces=5, min_count=1)
     batch = dynamic_tokenize(texts, base, cfg)
-    special = specials(base)
+    special = special_ids(base)
     for text, tokens in zip(texts, batch.tokens, strict=True):
         assert b"".join(token_bytes(t, base) for t in tokens) == text.encode("utf-8")
         assert all(1 <= len(t) <= 5 for t in tokens)

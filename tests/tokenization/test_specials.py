@@ -30,3 +30,14 @@ def test_special_token_the_base_lacks(tiny_models, tokenizers_dir, tmp_path):
     with pytest.raises(SpecialTokenError, match=r"'<\|tool_call\|>'.*no counterpart in the base model"):
         transfer(tiny_models["llama-tied"], tmp_path / "tok", "fvt", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_special_ids_and_strings_agree_on_the_trained_tokenizers(tokenizers_dir, base):
+    from transformers import AutoTokenizer
+
+    from tokshift.tokenization.specials import special_ids, special_strings
+
+    hf = AutoTokenizer.from_pretrained(tokenizers_dir / "de-bpe-400")
+    assert special_ids(base) == {0, 1, 2}, "<|endoftext|>, <|im_start|>, <|im_end|> come first"
+    assert set(special_strings(hf)) == {"<|endoftext|>", "<|im_start|>", "<|im_end|>"}
+    assert {hf.convert_tokens_to_ids(t) for t in special_strings(hf)} == special_ids(base)
