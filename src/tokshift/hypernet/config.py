@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from tokshift.core.params import check
 from tokshift.hypernet.model import HypernetConfig
 from tokshift.hypernet.sampler import SamplerConfig
+from tokshift.hypernet.stream import StreamConfig
 
 OBJECTIVES = ("lm", "hidden", "segment")
 
@@ -106,6 +107,12 @@ class TrainConfig:
               f"{self.hidden_layers}")
         check(0 <= self.hidden_steps <= self.steps - self.identity_steps, "hidden_steps",
               f"must be in [0, steps - identity_steps], got {self.hidden_steps}")
+
+    def stream(self) -> StreamConfig:
+        """What the text stream reads of this config."""
+        return StreamConfig(langs=self.langs, batch_size=self.batch_size, chars=self.text_chars or 4 * self.seq_len,
+                            cache_texts=self.sampler.cache_texts, max_piece_chars=self.sampler.max_piece_chars,
+                            seed=self.seed, first_step=self.identity_steps)
 
     def terms(self, step: int) -> set[str]:
         """The objective's terms at `step` (an LM step: after the identity warm-up)."""

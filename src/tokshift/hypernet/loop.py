@@ -55,7 +55,7 @@ from tokshift.hypernet.objective import (
     lm_loss,
 )
 from tokshift.hypernet.predict import tokenizer_matrices
-from tokshift.hypernet.stream import StreamConfig, TextStream
+from tokshift.hypernet.stream import TextStream
 from tokshift.model.embeddings import embedding_matrices, embedding_params, set_embeddings
 from tokshift.model.score import ScoreConfig, score_texts
 from tokshift.tokenization.specials import special_strings
@@ -96,10 +96,7 @@ class Trainer:
         self.mask_id = self.specials.index(base_hf.mask_token) if base_hf.mask_token in self.specials else None
         self.special_rows = torch.tensor([base_hf.convert_tokens_to_ids(t) for t in self.specials],
                                          device=self.acc.device)
-        stream = StreamConfig(langs=cfg.langs, batch_size=cfg.batch_size, chars=cfg.text_chars or 4 * cfg.seq_len,
-                              cache_texts=cfg.sampler.cache_texts, max_piece_chars=cfg.sampler.max_piece_chars,
-                              seed=cfg.seed, first_step=cfg.identity_steps)
-        self.stream = TextStream(docs, stream, self.base_tok, self.acc.process_index, self.acc.num_processes)
+        self.stream = TextStream(docs, cfg.stream(), self.base_tok, self.acc.process_index, self.acc.num_processes)
         if cfg.needs_teacher and not is_causal(model):
             raise ValueError(f"hypernet.objective={cfg.objective!r} / hidden_steps need a causal LM; "
                              f"{type(model).__name__} trains with objective 'lm'")
