@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from tokshift.core.errors import InputError
+from tokshift.core.errors import InputError, MissingFileError
 from tokshift.hypernet.config import TrainConfig
 from tokshift.hypernet.train import tail_mean, training_texts
 
@@ -19,9 +19,11 @@ def test_train_and_eval_texts_come_from_their_splits(corpus_file, tokenizers_dir
     assert 0 < sum(len(t.encode("utf-8")) for t in evals[ja]["ja"]) <= 500
 
 
-def test_a_language_without_train_text_is_named(corpus_file):
+def test_a_language_without_train_text_and_a_missing_eval_tokenizer_are_named(corpus_file, tmp_path):
     with pytest.raises(InputError, match="no train documents for 'zh'"):
         training_texts(corpus_file, TrainConfig(langs=["de", "zh"], eval_tokenizers=[]))
+    with pytest.raises(MissingFileError, match=r"hypernet\.eval_tokenizers\[0\]: .*not a tokenizer folder"):
+        training_texts(corpus_file, TrainConfig(langs=["de"], eval_tokenizers=[str(tmp_path / "none")]))
 
 
 def test_tail_mean_is_over_the_last_tenth_and_skips_untrained_terms():

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.slow  # runs the stage script, killed and under DDP
 PARAMS = {"hypernet": {
     "steps": 6, "batch_size": 2, "seq_len": 16, "langs": ["de", "ja"], "lr": 0.01, "warmup_steps": 1, "ema_decay": 0.5,
     "identity_steps": 1, "identity_batch": 16, "checkpoint_every": 2, "eval_every": 3, "eval_max_bytes": 300,
+    "eval_tokenizers": [],
     "model": {"n_layers": 1, "hidden": 16, "n_heads": 2},
     "sampler": {"vocab_min": 20, "vocab_max": 40, "cache_texts": 6, "max_piece_chars": 6}}}
 

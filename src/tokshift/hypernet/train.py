@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from tokshift.core.atomic import atomic_dir
-from tokshift.core.errors import InputError
+from tokshift.core.errors import InputError, MissingFileError
 from tokshift.data.corpus import read_corpus
 from tokshift.hypernet.config import TrainConfig
 from tokshift.hypernet.folder import save_hypernet
@@ -35,7 +35,10 @@ def training_texts(corpus: str | Path, cfg: TrainConfig) -> tuple[dict[str, list
         if not texts:
             raise InputError(f"{corpus}: no train documents for '{lang}'; fix params.yaml: hypernet.langs")
     eval_texts = {}
-    for tok_dir in cfg.eval_tokenizers:
+    for i, tok_dir in enumerate(cfg.eval_tokenizers):
+        if not (Path(tok_dir) / "tokenizer.json").is_file():
+            raise MissingFileError(f"params.yaml: hypernet.eval_tokenizers[{i}]: {tok_dir} is not a tokenizer folder; "
+                                   "run `dvc repro tokenizers` first or list other folders")
         eval_texts[tok_dir] = {lang: capped_texts(read_corpus(corpus, split="valid", lang=lang)
                                                   .sort_by("doc_id").column("text").to_pylist(), cfg.eval_max_bytes)
                                for lang in tokenizer_langs(tok_dir)}
