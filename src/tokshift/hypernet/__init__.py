@@ -1,9 +1,14 @@
 """Zero-Shot Tokenizer Transfer: a hypernetwork that embeds any tokenizer's vocabulary for a frozen base model.
 
-- pieces.py: each token's surface string decomposed by the base tokenizer (the hypernetwork's input).
 - model.py: the hypernetwork (projection -> Transformer encoder -> heads, FVT residual) and batched inference.
 - sampler.py: tokenizers sampled on the fly from a cache of recent training text.
+- stream.py: training text as a pure function of (step, rank), replayed on resume.
+- batch.py: one step's batch (sampled tokenizer, ids, pieces, alignment), optionally built in the background.
 - objective.py: LM loss through the frozen base model with predicted embeddings, lexical and identity losses.
-- loop.py: the training loop (accelerate/DDP, checkpoints and exact resume, curves).
+- align.py, distill.py: model-aware objectives (aligned hidden states, next-segment probabilities).
+- config.py: the training configuration.
+- loop.py: the training loop (accelerate/DDP, weight average, checkpoints and exact resume, curves).
+- folder.py: a trained hypernetwork on disk (save, load, base-model fingerprint).
 - predict.py: a trained hypernetwork applied to a target tokenizer (the `hypernet` transfer method).
+- train.py: train on a corpus and save (the `hypernet` stage and `tokshift.train_hypernet`).
 """
