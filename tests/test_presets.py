@@ -39,6 +39,9 @@ def test_unknown_key_and_bad_value_name_the_field(tmp_path):
     bad.write_text("hypernet: {stepz: 10}\n", encoding="utf-8")
     with pytest.raises(ParamsError, match=r"bad\.yaml\.hypernet\.stepz: not a key of params\.yaml"):
         overrides(bad, ROOT / "params.yaml")
+    bad.write_text("hypernet: {lr: {peak: 1}}\n", encoding="utf-8")
+    with pytest.raises(ParamsError, match=r"hypernet\.lr: expected float"):
+        overrides(bad, ROOT / "params.yaml")
     bad.write_text("hypernet: {lr: -1.0}\n", encoding="utf-8")
     with pytest.raises(ParamsError, match=r"hypernet\.lr must be > 0"):
         overrides(bad, ROOT / "params.yaml")

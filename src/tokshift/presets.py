@@ -42,7 +42,8 @@ def _merge(base: dict, extra: dict, where: str) -> dict:
     for key, value in extra.items():
         if key not in base:
             raise ParamsError(f"{where}.{key}: not a key of params.yaml; known keys are {sorted(base)}")
-        out[key] = _merge(base[key], value, f"{where}.{key}") if isinstance(value, dict) else value
+        nested = isinstance(value, dict) and isinstance(base[key], dict)
+        out[key] = _merge(base[key], value, f"{where}.{key}") if nested else value
     return out
 
 
