@@ -1,4 +1,4 @@
-"""Every user-fixable error is a TokshiftError, and stages and the CLI turn it into one line."""
+"""Every user-fixable error is a TokshiftError, and the CLI turns it into one line (stages: tests/test_stage.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from tokshift.cli import main as cli_main
 from tokshift.core.errors import USER_ERRORS, InputError, MissingFileError, TokshiftError
 
 
-def error_classes() -> list[str]:
-    """Names of the exception classes tokshift defines."""
+def error_classes() -> list[tuple]:
+    """(file, class node) of every exception class tokshift defines."""
     names = []
     for path in (ROOT / "src" / "tokshift").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
