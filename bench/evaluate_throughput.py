@@ -14,9 +14,9 @@ import time
 
 import torch
 
-from tokshift.data.corpus import read_corpus
+from tokshift.data.corpus import capped_texts, read_corpus
 from tokshift.model.base import load_model
-from tokshift.model.score import ScoreConfig, capped_texts, score_texts
+from tokshift.model.score import ScoreConfig, score_texts
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from tokshift.data.corpus import (
     EmptyCorpusError,
     assign_split,
     build_corpus,
+    capped_texts,
     chunk_text,
     collect,
     read_corpus,
@@ -136,3 +137,10 @@ def test_without_apt_get_the_error_names_other_sources(tmp_path, monkeypatch):
     cfg = config([{"kind": "debian", "lang": "de", "packages": ["manpages-de"]}], raw_dir=str(tmp_path))
     with pytest.raises(DebianSourceError, match=r"apt-get is not available.*`files` source.*`hf` source"):
         build_corpus(cfg, tmp_path / "c.parquet")
+
+
+def test_capped_texts_cut_at_a_line():
+    docs = ["a" * 50 + "\n" + "b" * 50, "c" * 10]
+    assert capped_texts(docs, 1000) == docs
+    assert capped_texts(docs, 70) == ["a" * 50]
+    assert sum(len(t.encode()) for t in capped_texts(["ä\n" * 100], 51)) <= 51

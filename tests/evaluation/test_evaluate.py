@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tokshift.core.params import ParamsError, from_dict
-from tokshift.data.corpus import split_texts
+from tokshift.data.corpus import capped_texts, split_texts
 from tokshift.evaluation.evaluate import EvaluateConfig, evaluate_all
 from tokshift.model.base import load_model
-from tokshift.model.score import ScoreConfig, capped_texts, score_texts
+from tokshift.model.score import ScoreConfig, score_texts
 from tokshift.transfers.folder import apply_transfer
 
 SCORE = ScoreConfig(window=64, stride=48, batch_tokens=512)

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from tests.helpers import make_text
 from tokshift.model.base import load_model
-from tokshift.model.score import ScoreConfig, capped_texts, score_texts, windows
+from tokshift.model.score import ScoreConfig, score_texts, windows
 
 
 def reference_bits(model, tokenizer, text: str) -> float:
@@ -50,10 +50,3 @@ def test_batching_and_padding_change_nothing(tiny_models):
     one_by_one = sum(score_texts(model, tok, [t], ScoreConfig(window=32, stride=24, batch_tokens=32)).nll_bits
                      for t in texts)
     assert score_texts(model, tok, texts, cfg_batched).nll_bits == pytest.approx(one_by_one, rel=1e-4)
-
-
-def test_capped_texts_cut_at_a_line():
-    docs = ["a" * 50 + "\n" + "b" * 50, "c" * 10]
-    assert capped_texts(docs, 1000) == docs
-    assert capped_texts(docs, 70) == ["a" * 50]
-    assert sum(len(t.encode()) for t in capped_texts(["ä\n" * 100], 51)) <= 51

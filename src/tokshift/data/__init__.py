@@ -4,5 +4,5 @@
 - debian.py: Debian packages fetched with `apt-get download` and unpacked, cached.
 - extract.py: documents from LibreOffice help HTML, man pages and Python sources.
 - languages.py: known languages, their scripts, the on-script line filter.
-- corpus.py: filter, deduplicate, cap and split into the corpus Parquet; read splits back.
+- corpus.py: filter, deduplicate, cap and split into the corpus Parquet; read splits back, capped in bytes.
 """

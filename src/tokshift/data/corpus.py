@@ -257,3 +257,25 @@ def split_texts(path: str | Path, split: str, lang: str, field: str) -> list[str
     if not docs:
         raise ValueError(f"{path}: no {split} documents for language '{lang}'; fix params.yaml: {field}")
     return docs
+
+
+def capped_texts(texts: list[str], max_bytes: int) -> list[str]:
+    """The first documents of `texts` up to `max_bytes` UTF-8 bytes; the last one cut at a line end."""
+    out, used = [], 0
+    for text in texts:
+        data = text.encode("utf-8")
+        if used + len(data) > max_bytes:
+            head = data[: max_bytes - used].decode("utf-8", errors="ignore")
+            head = head[: head.rfind("\n")] if "\n" in head else head
+            if head.strip():
+                out.append(head)
+            break
+        out.append(text)
+        used += len(data)
+    return out
+
+
+def head_texts(texts: list[str], max_bytes: int, head: int = 1000) -> list[str]:
+    """Each document cut to its first `head` bytes (blank ones dropped), then the first up to `max_bytes`."""
+    cut = [t.encode("utf-8")[:head].decode("utf-8", errors="ignore") for t in texts]
+    return capped_texts([c for c in cut if c.strip()], max_bytes)

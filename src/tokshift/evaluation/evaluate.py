@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tokshift.core.params import check
-from tokshift.data.corpus import split_texts
+from tokshift.data.corpus import capped_texts, split_texts
 from tokshift.model.base import load_model
-from tokshift.model.score import ScoreConfig, capped_texts, score_texts
+from tokshift.model.score import ScoreConfig, score_texts
 from tokshift.transfers.folder import apply_transfer, read_transfer
 
 

@@ -17,12 +17,11 @@ import torch
 
 from tokshift.core.atomic import atomic_dir
 from tokshift.core.errors import InputError, MissingFileError
-from tokshift.data.corpus import read_corpus
+from tokshift.data.corpus import capped_texts, read_corpus
 from tokshift.hypernet.config import TrainConfig
 from tokshift.hypernet.folder import save_hypernet
 from tokshift.hypernet.loop import Trainer
 from tokshift.model.base import load_model
-from tokshift.model.score import capped_texts
 from tokshift.tokenization.training import tokenizer_langs
 
 LOSSES = ("lm_loss", "hidden_loss", "segment_loss", "lexical_loss")

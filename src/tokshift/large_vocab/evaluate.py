@@ -15,12 +15,12 @@ import torch
 import torch.nn.functional as F
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from tokshift.data.corpus import split_texts
+from tokshift.data.corpus import head_texts, split_texts
 from tokshift.large_vocab.folder import VocabIndexConfig
 from tokshift.large_vocab.index import VocabIndex
 from tokshift.large_vocab.states import hidden_states
 from tokshift.large_vocab.vocabulary import LargeVocab
-from tokshift.model.score import ScoreConfig, bos_id, head_texts, score_texts
+from tokshift.model.score import ScoreConfig, bos_id, score_texts
 
 
 def sample_queries(pool: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:

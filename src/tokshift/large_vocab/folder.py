@@ -27,12 +27,12 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from tokshift.core.atomic import atomic_dir, atomic_file
 from tokshift.core.errors import MissingFileError
 from tokshift.core.params import check
-from tokshift.data.corpus import split_texts
+from tokshift.data.corpus import capped_texts, split_texts
 from tokshift.hypernet.model import Hypernetwork
 from tokshift.large_vocab.index import IndexConfig, IndexMismatchError, VocabIndex, build_index, load_index
 from tokshift.large_vocab.states import split_query_states
 from tokshift.large_vocab.vocabulary import LargeVocab, extend_vocabulary, pretoken_counts
-from tokshift.model.score import bos_id, capped_texts
+from tokshift.model.score import bos_id
 from tokshift.tokenization.pieces import spell
 from tokshift.tokenization.spelling import token_string
 

@@ -10,9 +10,8 @@ from pathlib import Path
 import torch
 from transformers import PreTrainedModel
 
-from tokshift.data.corpus import split_texts
+from tokshift.data.corpus import head_texts, split_texts
 from tokshift.large_vocab.vocabulary import LargeVocab
-from tokshift.model.score import head_texts
 
 
 @torch.no_grad()

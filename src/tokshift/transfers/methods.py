@@ -18,7 +18,7 @@ from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from tokshift.core.errors import InputError
 from tokshift.core.params import check
-from tokshift.data.corpus import read_corpus
+from tokshift.data.corpus import capped_texts, read_corpus
 from tokshift.heuristics.baselines import baseline_matrix
 from tokshift.heuristics.focus import focus_matrix
 from tokshift.heuristics.fvt import apply_plan, fvt_plan
@@ -26,7 +26,6 @@ from tokshift.hypernet.folder import load_hypernet
 from tokshift.hypernet.predict import tokenizer_matrices
 from tokshift.model.base import load_model
 from tokshift.model.embeddings import embedding_matrices
-from tokshift.model.score import capped_texts
 from tokshift.tokenization.specials import special_map
 from tokshift.tokenization.training import load_tokenizer, tokenizer_langs
 from tokshift.transfers.folder import write_transfer
