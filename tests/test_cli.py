@@ -31,6 +31,9 @@ def test_cli_sql(stats, capsys):
     assert "no_such_view" in capsys.readouterr().err
     assert cli_main(["sql", "--stats", str(out / "missing"), "SELECT 1"]) == 2
     assert "no token statistics found" in capsys.readouterr().err
+    assert cli_main(["sql", "--stats", str(out), "COPY (SELECT 1) TO 'leak.csv'"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pass --unrestricted" in err
 
 
 def test_cli_evaluate_table_and_json(tiny_models, tmp_path, capsys):

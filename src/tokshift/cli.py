@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--warehouse", action="store_true", help="query every published run (adds run_id, runs)")
     q.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format")
     q.add_argument("--max-rows", type=int, default=100, help="rows shown in table format")
+    q.add_argument("--unrestricted", action="store_true",
+                   help="also run statements other than SELECT/EXPLAIN and read or write any file (off by default)")
     t = sub.add_parser("transfer", help="new embeddings for a target tokenizer (a transfer folder)")
     t.add_argument("--model", required=True, help="base model folder (or hub id)")
     t.add_argument("--tokenizer", required=True, help="target tokenizer folder")
@@ -155,14 +157,14 @@ def run_generate(args: argparse.Namespace) -> None:
 
 
 def run_sql(args: argparse.Namespace) -> None:
-    root = args.stats or ("storage/warehouse" if args.warehouse else "storage/stats")
     import duckdb
 
-    con = sql.connect(root, warehouse=args.warehouse)
-    try:
-        rel = con.sql(args.query)
-        if rel is None:
-            return
+    root = args.stats or ("storage/warehouse" if args.warehouse else "storage/stats")
+    con = sql.connect(root, warehouse=args.warehouse, unrestricted=args.unrestricted)
+    rel = sql.query(con, args.query, unrestricted=args.unrestricted)
+    if rel is None:
+        return
+    try:  # results are computed lazily: execution errors surface here
         if args.format == "table":
             rel.show(max_rows=args.max_rows, max_width=200)
         elif args.format == "csv":
@@ -171,7 +173,7 @@ def run_sql(args: argparse.Namespace) -> None:
             for row in rel.to_arrow_table().to_pylist():
                 print(json.dumps(row, default=str, ensure_ascii=False))
     except duckdb.Error as err:
-        raise sql.QueryError(f"{err}") from None
+        raise sql.QueryError(str(err)) from None
 
 
 def main(argv: list[str] | None = None) -> int:

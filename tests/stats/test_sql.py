@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tokshift.stats.sql import connect
+from tokshift.stats.sql import QueryError, connect, query
 from tokshift.stats.tokens import summary
 
 
@@ -22,3 +22,26 @@ def test_views_answer_sql(stats):
     [(bpt,)] = con.sql("SELECT bytes_per_token FROM compression WHERE tokenizer='de-bpe-400' AND lang='de'"
                        ).fetchall()
     assert bpt == pytest.approx(summary(*stats[1:])["de-bpe-400"]["de"]["bytes_per_token"], abs=1e-4)
+
+
+@pytest.mark.parametrize("statement, message", [
+    ("COPY (SELECT 1) TO '{root}/leak.csv'", "only SELECT and EXPLAIN"),
+    ("CREATE TABLE t AS SELECT 1", "only SELECT and EXPLAIN"),
+    ("SELECT * FROM read_csv('/etc/passwd')", "Permission Error"),
+    ("SELECT * FROM read_parquet('{outside}/*.parquet')", "Permission Error"),
+])
+def test_ad_hoc_sql_is_read_only_and_sees_only_the_statistics(stats, tmp_path, statement, message):
+    out, _, _ = stats
+    con = connect(out)
+    with pytest.raises(QueryError, match=message):
+        query(con, statement.format(root=out, outside=tmp_path)).fetchall()
+    assert not (out / "leak.csv").exists()
+    with pytest.raises(QueryError, match="configuration"):
+        query(con, "SET enable_external_access = true", unrestricted=True)
+
+
+def test_unrestricted_lifts_both(stats, tmp_path):
+    out, _, _ = stats
+    con = connect(out, unrestricted=True)
+    query(con, f"COPY (SELECT count(*) AS n FROM doc_stats) TO '{tmp_path}/n.csv'", unrestricted=True)
+    assert (tmp_path / "n.csv").read_text().splitlines()[0] == "n"

@@ -1,5 +1,10 @@
 """SQL over token statistics: an in-memory DuckDB with views over the Parquet files, nothing written.
 
+Read-only by default: only SELECT and EXPLAIN statements run, DuckDB may open files under the
+statistics folder alone (`allowed_directories` with external access off, locked), so ad-hoc SQL can
+neither write files (`COPY ... TO`) nor read others (`read_csv('/etc/passwd')`). `unrestricted`
+lifts both for a user who means it.
+
 Views: `doc_stats`, `token_freq` (the raw tables), `fertility` (tokens per word and per char),
 `compression` (bytes and chars per token), `vocab_usage` (share of the vocabulary seen). Over the
 warehouse (`--warehouse`) every view also carries `run_id`, and `runs` lists the pipeline runs.
@@ -11,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+from duckdb import StatementType
 
 from tokshift.core.errors import MissingFileError, TokshiftError
 
@@ -36,14 +42,18 @@ class QueryError(TokshiftError, ValueError):
     """A SQL query DuckDB rejects (syntax, unknown view or column); the message is DuckDB's."""
 
 
+READ_ONLY = (StatementType.SELECT, StatementType.EXPLAIN)
+
+
 def stats_glob(root: Path, table: str, warehouse: bool) -> str:
     """Parquet glob of one table: `<root>/<table>/tokenizer=*/lang=*/*.parquet` (plus run_id=* level)."""
     prefix = "run_id=*/" if warehouse else ""
     return str(root / f"{prefix}{table}" / "*" / "*" / "*.parquet")
 
 
-def connect(root: str | Path = "storage/stats", warehouse: bool = False) -> duckdb.DuckDBPyConnection:
-    """In-memory DuckDB with the views above over the statistics under `root`."""
+def connect(root: str | Path = "storage/stats", warehouse: bool = False,
+            unrestricted: bool = False) -> duckdb.DuckDBPyConnection:
+    """In-memory DuckDB with the views above over the statistics under `root` (confined to it unless unrestricted)."""
     root = Path(root)
     if not any(root.glob(("run_id=*/" if warehouse else "") + "doc_stats")):
         what = "the flow has not published a run yet" if warehouse else "run `dvc repro stats` first"
@@ -58,4 +68,21 @@ def connect(root: str | Path = "storage/stats", warehouse: bool = False) -> duck
     if warehouse:
         runs = str(root / "run_id=*" / "run.parquet").replace("'", "''")
         con.execute(f"CREATE VIEW runs AS SELECT * FROM read_parquet('{runs}')")
+    if not unrestricted:
+        con.execute("SET allowed_directories = ?", [[str(root.resolve())]])
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
     return con
+
+
+def query(con: duckdb.DuckDBPyConnection, sql: str, unrestricted: bool = False) -> duckdb.DuckDBPyRelation | None:
+    """Run `sql`; read-only statements only unless unrestricted. DuckDB's errors become a QueryError."""
+    try:
+        if not unrestricted:
+            kinds = [s.type for s in con.extract_statements(sql)]
+            if any(k not in READ_ONLY for k in kinds):
+                raise QueryError(f"only SELECT and EXPLAIN run on the statistics (got {[k.name for k in kinds]}); "
+                                 "pass --unrestricted to run other statements")
+        return con.sql(sql)
+    except duckdb.Error as err:
+        raise QueryError(str(err)) from None
