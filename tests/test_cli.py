@@ -118,3 +118,24 @@ def test_cli_export_puts_evaluation_metrics_in_the_model_card(ja_transfers, tmp_
     header = yaml.safe_load((tmp_path / "m" / "README.md").read_text().split("---")[1])
     assert header["metrics"] == {"ja": {"bpb": 1.23, "tokens": 10}}
     assert AutoModelForCausalLM.from_pretrained(tmp_path / "m").dtype == torch.bfloat16
+
+
+def test_corrupt_inputs_are_one_line_naming_the_file(ja_transfers, tiny_models, tokenizers_dir, tmp_path, capsys):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(ja_transfers / "fvt", broken)
+    emb = broken / "embeddings.safetensors"
+    with emb.open("r+b") as f:
+        f.truncate(100)
+    assert cli_main(["export", str(broken), "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{emb}: not a readable safetensors file" in err
+    garbage = tmp_path / "tok"
+    shutil.copytree(tokenizers_dir / "ja-unigram-400", garbage)
+    (garbage / "tokenizer.json").write_text('{"version": "1.0",\n', encoding="utf-8")
+    assert cli_main(["transfer", "--model", str(tiny_models["llama-tied"]), "--tokenizer", str(garbage),
+                     "--method", "fvt", "--out", str(tmp_path / "t")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{garbage / 'tokenizer.json'}: corrupt tokenizer file" in err
+    assert not (tmp_path / "m").exists() and not (tmp_path / "t").exists()

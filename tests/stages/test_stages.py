@@ -62,3 +62,14 @@ def test_stats_stage_corrupt_tokenizer(tmp_path, corpus_file, tokenizers_dir):
     assert proc.returncode == 1
     assert "de-bpe-400/tokenizer.json: corrupt tokenizer file" in proc.stderr
     assert not (tmp_path / "stats").exists()
+
+
+def test_a_corpus_that_is_not_parquet_is_one_line(tmp_path):
+    corpus = tmp_path / "corpus.parquet"
+    corpus.write_text("id,text\n1,hello\n", encoding="utf-8")
+    params = write_params(tmp_path / "params.yaml", {"stats": {"tokenizers_dir": str(tmp_path / "none"),
+                                                              "extra_tokenizers": {}}})
+    proc = run_stage("stats.py", "--params", str(params), "--corpus", str(corpus), "--out",
+                     str(tmp_path / "stats"), "--metrics", str(tmp_path / "m.json"), cwd=tmp_path)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+    assert f"{corpus}: not a corpus Parquet file" in proc.stderr and "dvc repro corpus" in proc.stderr

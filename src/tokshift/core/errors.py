@@ -17,6 +17,10 @@ class InputError(TokshiftError, ValueError):
     """A value passed to a function or command is unusable (an empty prompt, a missing option, ...)."""
 
 
+class CorruptFileError(TokshiftError, ValueError):
+    """A file is there but cannot be read (truncated, another format); the message names it and the remedy."""
+
+
 class MissingFileError(TokshiftError, FileNotFoundError):
     """A file or folder tokshift needs is not there; the message names it and the command that makes it."""
 

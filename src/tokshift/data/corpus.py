@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from tokshift.core.atomic import atomic_file
-from tokshift.core.errors import TokshiftError
+from tokshift.core.errors import CorruptFileError, MissingFileError, TokshiftError
 from tokshift.core.params import check
 from tokshift.data import debian, extract, sources
 from tokshift.data.languages import check_language, filter_lines
@@ -245,10 +245,18 @@ def build_corpus(cfg: CorpusConfig, out_file: str | Path) -> dict[str, dict[str,
     return metrics
 
 
-def read_corpus(path: str | Path, split: str | None = None, lang: str | None = None) -> pa.Table:
-    """Rows of the corpus Parquet, optionally of one split and/or language."""
-    filters = [(k, "=", v) for k, v in (("split", split), ("lang", lang)) if v is not None]
-    return pq.read_table(path, filters=filters or None)
+def read_corpus(path: str | Path, split: str | list[str] | None = None, lang: str | None = None,
+                columns: list[str] | None = None) -> pa.Table:
+    """Rows of the corpus Parquet, optionally of one split (or several) and/or language, optionally some columns."""
+    filters = [(k, "in" if isinstance(v, list) else "=", v) for k, v in (("split", split), ("lang", lang))
+               if v is not None]
+    if not Path(path).is_file():
+        raise MissingFileError(f"{path}: corpus file not found; build it with `dvc repro corpus`")
+    try:
+        return pq.read_table(path, columns=columns, filters=filters or None)
+    except pa.ArrowInvalid as err:
+        raise CorruptFileError(f"{path}: not a corpus Parquet file ({str(err)[:120]}); rebuild it with "
+                               "`dvc repro corpus`") from None
 
 
 def split_texts(path: str | Path, split: str, lang: str, field: str) -> list[str]:

@@ -10,11 +10,12 @@ import hashlib
 import json
 from pathlib import Path
 
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from transformers import PreTrainedModel
 
 from tokshift.core.errors import MissingFileError, TokshiftError
 from tokshift.core.params import from_dict
+from tokshift.core.tensors import load_tensors
 from tokshift.hypernet.model import HypernetConfig, Hypernetwork
 from tokshift.model.embeddings import embedding_matrices
 
@@ -66,7 +67,8 @@ def load_hypernet(folder: str | Path, model: PreTrainedModel) -> Hypernetwork:
 def load_weights(hyper: Hypernetwork, weights: Path, what: str, device: str = "cpu") -> None:
     """hypernet.safetensors into `hyper`; a CheckpointMismatchError (not a size traceback) if it does not fit."""
     try:
-        missing, unexpected = hyper.load_state_dict(load_file(str(weights), device=device), strict=False)
+        state = load_tensors(weights, "retrain it (`dvc repro hypernet`) or use another folder", device)
+        missing, unexpected = hyper.load_state_dict(state, strict=False)
     except RuntimeError as err:
         raise CheckpointMismatchError(f"{weights}: weights do not fit {what}: {str(err).splitlines()[1:2]}") from None
     if missing or unexpected:

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from tokenizers import Tokenizer
 from tqdm import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -27,6 +27,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from tokshift.core.atomic import atomic_dir, atomic_file
 from tokshift.core.errors import MissingFileError
 from tokshift.core.params import check
+from tokshift.core.tensors import load_tensors
 from tokshift.data.corpus import capped_texts, split_texts
 from tokshift.hypernet.model import Hypernetwork
 from tokshift.large_vocab.index import IndexConfig, IndexMismatchError, VocabIndex, build_index, load_index
@@ -94,7 +95,7 @@ def output_matrix(model, shards: list[Path]) -> torch.Tensor:
     head = model.get_output_embeddings().weight.detach().float().cpu()
     parts = [head]
     for path in shards:
-        mats = load_file(str(path))
+        mats = load_tensors(path, "rebuild it (`dvc repro vocab_index`)")
         parts.append(mats.get("output", mats["input"]))
     return torch.cat(parts)
 

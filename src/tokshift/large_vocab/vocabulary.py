@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 from tokenizers import Tokenizer
 from tqdm import tqdm
 from transformers import PreTrainedModel
 
 from tokshift.core.errors import InputError
+from tokshift.core.tensors import load_tensors
 from tokshift.dynamic.merge import MergeConfig, base_encode, bpe, units
 from tokshift.tokenization.specials import special_ids
 from tokshift.tokenization.spelling import token_bytes, token_string
@@ -92,7 +92,7 @@ class LargeVocab:
 
     @classmethod
     def load(cls, base: Tokenizer, tokens: list, shards: list[Path]) -> LargeVocab:
-        rows = [load_file(str(p))["input"] for p in shards]
+        rows = [load_tensors(p, "rebuild it (`dvc repro vocab_index`)")["input"] for p in shards]
         extra_input = torch.cat(rows) if rows else torch.empty(0)
         return cls(base, [tuple(t) for t in tokens], extra_input)
 

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from tokshift.core.atomic import atomic_file
+from tokshift.core.tensors import load_tensors
 
 
 @dataclass
@@ -61,5 +62,5 @@ class Whitening:
 
     @classmethod
     def load(cls, path: Path) -> Whitening:
-        t = load_file(str(path))
+        t = load_tensors(path, "rebuild the index (`dvc repro vocab_index`)")
         return cls(t["mean"], t["query"], t["rows"])

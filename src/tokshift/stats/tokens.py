@@ -19,13 +19,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 from tokenizers import Tokenizer
 from tqdm import tqdm
 
 from tokshift.core.atomic import atomic_dir
 from tokshift.core.params import check
-from tokshift.data.corpus import SPLITS
+from tokshift.data.corpus import SPLITS, read_corpus
 from tokshift.tokenization.training import load_tokenizer
 
 log = logging.getLogger(__name__)
@@ -115,8 +114,7 @@ def vocabulary(tok: Tokenizer) -> list[str]:
 
 def compute_stats(corpus_file: Path, cfg: StatsConfig) -> tuple[pa.Table, pa.Table]:
     """(doc_stats, token_freq) tables for every tokenizer x language of the chosen splits."""
-    corpus = pq.read_table(corpus_file, columns=["doc_id", "lang", "split", "text"],
-                           filters=[("split", "in", cfg.splits)])
+    corpus = read_corpus(corpus_file, split=list(cfg.splits), columns=["doc_id", "lang", "split", "text"])
     lang_codes = corpus.column("lang").combine_chunks().dictionary_encode()
     langs = lang_codes.dictionary.to_pylist()
     lang_of_doc = lang_codes.indices.to_numpy().astype(np.int64)

@@ -18,7 +18,7 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 from transformers import PreTrainedTokenizerFast
 
 from tokshift.core.atomic import atomic_dir
-from tokshift.core.errors import TokshiftError
+from tokshift.core.errors import MissingFileError, TokshiftError
 from tokshift.core.params import check
 from tokshift.data.corpus import EmptyCorpusError, read_corpus
 from tokshift.data.languages import check_language
@@ -140,7 +140,7 @@ def load_tokenizer(directory: str | Path) -> Tokenizer:
     """The `tokenizers.Tokenizer` of a tokenizer folder; a clear error if it is missing or corrupt."""
     path = Path(directory) / "tokenizer.json"
     if not path.exists():
-        raise FileNotFoundError(f"{path}: not found; train it first (`dvc repro`) or point to a folder "
+        raise MissingFileError(f"{path}: not found; train it first (`dvc repro`) or point to a folder "
                                 f"that holds a tokenizer.json")
     try:
         return Tokenizer.from_file(str(path))

@@ -13,11 +13,12 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from tokshift.core.atomic import atomic_dir
 from tokshift.core.errors import MissingFileError
+from tokshift.core.tensors import load_tensors
 from tokshift.model.embeddings import set_embeddings
 
 
@@ -38,7 +39,8 @@ def read_transfer(transfer_dir: str | Path) -> tuple[dict, dict[str, torch.Tenso
     if not meta_file.exists() or not emb_file.exists():
         raise MissingFileError(f"{transfer_dir}: not a transfer folder (needs transfer.json and "
                                f"embeddings.safetensors); run `dvc repro transfer` first")
-    return json.loads(meta_file.read_text(encoding="utf-8")), load_file(str(emb_file))
+    return (json.loads(meta_file.read_text(encoding="utf-8")),
+            load_tensors(emb_file, "redo the transfer (`dvc repro transfer` or `tokshift transfer`)"))
 
 
 def apply_transfer(model: PreTrainedModel, transfer_dir: str | Path) -> PreTrainedTokenizerBase:

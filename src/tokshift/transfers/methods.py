@@ -67,9 +67,9 @@ def transfer(model_dir: str | Path, tokenizer_dir: str | Path, method: str, out_
     `train_texts` (target-language text) is needed by focus only, `hypernet_dir` by hypernet only.
     """
     check(method in METHODS, "method", f"must be one of {list(METHODS)}, got '{method}'")
+    target = load_tokenizer(tokenizer_dir)  # first: a corrupt tokenizer.json is named before anything loads
     model, base_hf = load_model(str(model_dir))
-    target_hf = AutoTokenizer.from_pretrained(tokenizer_dir)
-    target, base = load_tokenizer(tokenizer_dir), base_hf.backend_tokenizer
+    target_hf, base = AutoTokenizer.from_pretrained(tokenizer_dir), base_hf.backend_tokenizer
     specials = special_map(target_hf, base_hf)
     plan, exact = fvt_plan(target, base)
     mats, extra = {}, {}
