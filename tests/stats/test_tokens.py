@@ -65,3 +65,17 @@ def test_duckdb_cli_reads_the_same_files(stats):
     proc = subprocess.run([duckdb_cli, "-csv", "-noheader", "-c", query], capture_output=True, text=True,
                           check=True)
     assert int(proc.stdout.strip()) == len(doc_stats) // 2
+
+
+def test_partitions_keep_the_input_row_order(tmp_path):
+    import pyarrow as pa
+
+    from tokshift.stats.tokens import write_stats
+
+    chunks = [pa.table({"tokenizer": ["t"] * 500, "lang": [("de", "ja")[i % 2]] * 500,
+                        "doc_id": [f"{i:04d}-{j:04d}" for j in range(500)]}) for i in range(64)]
+    table = pa.concat_tables(chunks)  # many batches: threaded writers would interleave them
+    write_stats(table, table, tmp_path / "stats")
+    for lang in ("de", "ja"):
+        ids = pq.read_table(tmp_path / "stats" / "doc_stats" / "tokenizer=t" / f"lang={lang}").column("doc_id")
+        assert ids.to_pylist() == sorted(ids.to_pylist()), "rows stay in input order, run after run"

@@ -143,9 +143,10 @@ def write_stats(doc_stats: pa.Table, token_freq: pa.Table, out_dir: Path) -> Non
     fmt = ds.ParquetFileFormat()
     with atomic_dir(out_dir) as tmp:
         for name, table in (("doc_stats", doc_stats), ("token_freq", token_freq)):
+            # preserve_order: threaded writes otherwise shuffle rows within a partition from run to run.
             ds.write_dataset(table, tmp / name, format=fmt, partitioning=["tokenizer", "lang"],
                              partitioning_flavor="hive", basename_template="part-{i}.parquet",
-                             file_options=fmt.make_write_options(compression="zstd"))
+                             file_options=fmt.make_write_options(compression="zstd"), preserve_order=True)
 
 
 def summary(doc_stats: pa.Table, token_freq: pa.Table) -> dict[str, dict[str, dict[str, float]]]:
