@@ -46,8 +46,9 @@ def dvc_pull(workdir: Path) -> bool:
     if not has_remote(workdir):
         get_run_logger().info("no DVC remote configured: skipping dvc pull")
         return False
-    # A partial pull (some outputs never pushed) is fine: repro rebuilds what is missing.
-    subprocess.run(["dvc", "pull", "--allow-missing"], cwd=workdir, check=False)
+    # Outputs never pushed are fine (--allow-missing: repro rebuilds them); any other failure (remote
+    # unreachable, credentials, a missing dvc-s3) fails the task, so its retries mean something.
+    _run(["dvc", "pull", "--allow-missing"], workdir)
     return True
 
 
