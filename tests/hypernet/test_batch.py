@@ -6,40 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+from tests.helpers import sampled, trained_weights
 from tokshift.core.params import from_dict
 from tokshift.data.corpus import read_corpus
 from tokshift.hypernet.config import TrainConfig
 from tokshift.hypernet.loop import Trainer
-from tokshift.hypernet.sampler import SamplerConfig, SubstringCounts, sample_tokenizer
 from tokshift.model.base import load_model
-from tokshift.tokenization.specials import special_strings
-
-TEXTS = ["Die schönen Straßen der Stadt, und die Grüße.", "日本語の設定と文書", "ab  cd\n\tef 🙂 Ωμέγα"]
-
-
-def sampled(base_hf, seed: int = 0):
-    counts = SubstringCounts(base_hf.backend_tokenizer, 6)
-    for text in TEXTS:
-        counts.update(text, 1)
-    return sample_tokenizer(counts, base_hf.backend_tokenizer, special_strings(base_hf),
-                            SamplerConfig(vocab_min=20, vocab_max=40), np.random.default_rng(seed))
-
-
-def trained_weights(tiny_models, corpus_file, **overrides):
-    model, tok = load_model(str(tiny_models["llama-tied"]))
-    docs = {lang: read_corpus(corpus_file, split="train", lang=lang).column("text").to_pylist()
-            for lang in ("de", "ja")}
-    cfg = from_dict(TrainConfig, {
-        "steps": 3, "batch_size": 2, "seq_len": 16, "langs": ["de", "ja"], "lr": 0.01, "warmup_steps": 1,
-        "model": {"n_layers": 1, "hidden": 16, "n_heads": 2},
-        "sampler": {"vocab_min": 20, "vocab_max": 40, "cache_texts": 6, "max_piece_chars": 6}, **overrides}, "hypernet")
-    trainer = Trainer(cfg, model, tok, docs)
-    rows = []
-    while trainer.step < cfg.steps:
-        rows.append(trainer.lm_step(torch.Generator().manual_seed(trainer.step)))
-        trainer.step += 1
-    trainer.batches.close()
-    return {k: v.clone() for k, v in trainer.core.state_dict().items()}, rows
 
 
 @pytest.mark.parametrize("objective", ["lm", "hidden+segment"])

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
+from tests.helpers import TEXTS, sampled
 from tokshift.heuristics.fvt import apply_plan, fvt_plan
 from tokshift.hypernet.align import align_batch, boundary_ends
 from tokshift.hypernet.batch import pad_rows
@@ -16,19 +16,7 @@ from tokshift.hypernet.distill import (
     segment_loss,
     teacher_outputs,
 )
-from tokshift.hypernet.sampler import SamplerConfig, SubstringCounts, sample_tokenizer
 from tokshift.model.embeddings import embedding_matrices
-from tokshift.tokenization.specials import special_strings
-
-TEXTS = ["Die schönen Straßen der Stadt, und die Grüße.", "日本語の設定と文書", "ab  cd\n\tef 🙂 Ωμέγα"]
-
-
-def sampled(base_hf, seed: int = 0):
-    counts = SubstringCounts(base_hf.backend_tokenizer, 6)
-    for text in TEXTS:
-        counts.update(text, 1)
-    return sample_tokenizer(counts, base_hf.backend_tokenizer, special_strings(base_hf),
-                            SamplerConfig(vocab_min=20, vocab_max=40), np.random.default_rng(seed))
 
 
 def test_forward_states_is_the_models_own_hidden_state_and_can_stop_early(frozen_llama):

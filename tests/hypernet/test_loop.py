@@ -4,30 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
-from tokshift.core.params import from_dict
-from tokshift.data.corpus import read_corpus
+from tests.helpers import trained_weights
 from tokshift.hypernet.config import TrainConfig
 from tokshift.hypernet.loop import Trainer
 from tokshift.model.base import load_model
-
-
-def trained_weights(tiny_models, corpus_file, **overrides):
-    model, tok = load_model(str(tiny_models["llama-tied"]))
-    docs = {lang: read_corpus(corpus_file, split="train", lang=lang).column("text").to_pylist()
-            for lang in ("de", "ja")}
-    cfg = from_dict(TrainConfig, {
-        "steps": 3, "batch_size": 2, "seq_len": 16, "langs": ["de", "ja"], "lr": 0.01, "warmup_steps": 1,
-        "model": {"n_layers": 1, "hidden": 16, "n_heads": 2},
-        "sampler": {"vocab_min": 20, "vocab_max": 40, "cache_texts": 6, "max_piece_chars": 6}, **overrides}, "hypernet")
-    trainer = Trainer(cfg, model, tok, docs)
-    rows = []
-    while trainer.step < cfg.steps:
-        rows.append(trainer.lm_step(torch.Generator().manual_seed(trainer.step)))
-        trainer.step += 1
-    trainer.batches.close()
-    return {k: v.clone() for k, v in trainer.core.state_dict().items()}, rows
 
 
 def test_hidden_warmup_then_objective(tiny_models, corpus_file):
