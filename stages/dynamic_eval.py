@@ -5,6 +5,7 @@ from pathlib import Path
 import torch
 
 from tokshift.core.atomic import write_csv, write_json
+from tokshift.core.device import autocast, resolve_device
 from tokshift.core.params import load_section
 from tokshift.data.corpus import split_texts
 from tokshift.dynamic.embed import DynamicEmbedder
@@ -19,11 +20,11 @@ from tokshift.stage import run_stage, stage_parser
 def main(args) -> None:
     cfg = load_section(args.params, "dynamic_eval", DynamicEvalConfig)
     texts = {lang: split_texts(args.corpus, "test", lang, "dynamic_eval.langs") for lang in cfg.langs}
-    model, tok = load_model(args.model)
-    model.eval()
+    device = resolve_device(cfg.device, "dynamic_eval.device")
+    model, tok = load_model(args.model, device=device)
     hyper = load_hypernet(args.hypernet, model)
     embedder = DynamicEmbedder(model, hyper, tok.backend_tokenizer, cfg.cache_size)
-    with torch.no_grad():
+    with torch.no_grad(), autocast(device, cfg.bf16):
         rows = evaluate_dynamic(model, embedder, tok.backend_tokenizer, bos_id(tok), texts, cfg)
     metrics = {lang: {str(r["budget"]): {k: r[k] for k in ("reduction", "continuation_bpb", "bpb_change")}
                       for r in rows if r["lang"] == lang} for lang in cfg.langs}

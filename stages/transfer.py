@@ -11,7 +11,7 @@ def main(args) -> None:
     cfg = load_section(args.params, "transfer", TransferConfig)
     texts = focus_texts(args.corpus, args.tokenizer, cfg.focus_max_bytes) if args.method == "focus" else None
     write_json(args.metrics, transfer(args.model, args.tokenizer, args.method, args.out, seed=cfg.seed,
-                                      train_texts=texts, hypernet_dir=args.hypernet))
+                                      train_texts=texts, hypernet_dir=args.hypernet, device=cfg.device))
 
 
 if __name__ == "__main__":

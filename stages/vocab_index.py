@@ -7,6 +7,7 @@ next shard; the finished folder is written atomically (tokshift.large_vocab.fold
 import torch
 
 from tokshift.core.atomic import write_json
+from tokshift.core.device import autocast, resolve_device
 from tokshift.core.params import load_section
 from tokshift.hypernet.folder import load_hypernet
 from tokshift.large_vocab.evaluate import evaluate_large_vocab
@@ -17,12 +18,12 @@ from tokshift.stage import run_stage, stage_parser
 
 def main(args) -> None:
     cfg = load_section(args.params, "vocab_index", VocabIndexConfig)
-    model, tok = load_model(args.model)
-    model.eval()
+    device = resolve_device(cfg.device, "vocab_index.device")
+    model, tok = load_model(args.model, device=device)
     hyper = load_hypernet(args.hypernet, model)
     vocab, matrix, index, facts = build_large_vocab(model, tok, hyper, args.hypernet, args.corpus, args.out,
                                                     args.work, cfg)
-    with torch.no_grad():
+    with torch.no_grad(), autocast(device, cfg.bf16):
         quality = evaluate_large_vocab(model, tok, vocab, matrix, index, args.corpus, cfg)
     write_json(args.metrics, {**facts, **quality})
 

@@ -18,6 +18,8 @@ from tokshift.core.atomic import write_json
 from tokshift.core.errors import USER_ERRORS, InputError
 from tokshift.stats import sql
 
+DEVICE_HELP = "auto (CUDA when there is a GPU, else CPU), cpu, cuda or cuda:N"
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tokshift", description=__doc__.split("\n")[0])
@@ -43,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, help="transfer folder to write (see --export)")
     t.add_argument("--export", default=None, help="also write a full model folder here")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="auto", help="where the hypernetwork runs: " + DEVICE_HELP)
     e = sub.add_parser("export", help="turn a transfer folder into a stock Hugging Face model folder")
     e.add_argument("transfer_dir", help="e.g. storage/transfer/de-bpe-16k/fvt")
     e.add_argument("--out", required=True, help="model folder to write")
@@ -58,12 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--k", type=int, default=20, help="candidates taken from the index per step")
     g.add_argument("--temperature", type=float, default=0.0, help="0: greedy among the candidates")
     g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--device", default="auto", help="where the model runs: " + DEVICE_HELP)
     v = sub.add_parser("evaluate", help="bits per byte of causal LMs on UTF-8 text files")
     v.add_argument("--model", action="append", required=True, help="model folder (repeat for several)")
     v.add_argument("--text", action="append", required=True, help="UTF-8 text file (repeat for several)")
     v.add_argument("--json", default=None, help="also write the rows as JSON here")
     v.add_argument("--window", type=int, default=512)
     v.add_argument("--stride", type=int, default=384)
+    v.add_argument("--device", default="auto", help="where the model runs: " + DEVICE_HELP + "; bf16 autocast on CUDA")
     r = sub.add_parser("preset", help="run the pipeline as a DVC experiment with a preset (presets/<name>.yaml)")
     r.add_argument("name", help="preset name (e.g. gpu, vocab-1m) or a YAML file")
     r.add_argument("--params", default="params.yaml", help="params file the preset changes")
@@ -92,7 +97,7 @@ def run_transfer(args: argparse.Namespace) -> None:
             raise InputError("method focus needs --corpus (its train split trains FOCUS's fastText model)")
         texts = focus_texts(args.corpus, args.tokenizer)
     print(json.dumps(transfer(args.model, args.tokenizer, args.method, args.out, seed=args.seed, train_texts=texts,
-                              hypernet_dir=args.hypernet)))
+                              hypernet_dir=args.hypernet, device=args.device)))
     if args.export:
         export(args.out, args.export)
 
@@ -111,6 +116,7 @@ def run_export(args: argparse.Namespace) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> None:
+    from tokshift.core.device import autocast, resolve_device
     from tokshift.data.sources import decode_utf8
     from tokshift.model.base import load_model
     from tokshift.model.score import ScoreConfig, score_texts
@@ -124,11 +130,13 @@ def run_evaluate(args: argparse.Namespace) -> None:
             raise InputError(f"{path}: the file is empty; give a text file with content to score")
         texts[path] = text
     cfg = ScoreConfig(window=args.window, stride=args.stride, batch_tokens=max(4096, args.window))
-    rows = []
+    device, rows = resolve_device(args.device, "--device"), []
     for model_dir in args.model:
-        model, tokenizer = load_model(model_dir)
+        model, tokenizer = load_model(model_dir, device=device)
         for path, text in texts.items():
-            rows.append({"model": model_dir, "text": path, **score_texts(model, tokenizer, [text], cfg).as_dict()})
+            with autocast(device):
+                score = score_texts(model, tokenizer, [text], cfg)
+            rows.append({"model": model_dir, "text": path, **score.as_dict()})
         del model
     width = max(len(r["model"]) for r in rows)
     print(f"{'model':<{width}}  {'text':<30} {'bpb':>8} {'tokens':>8} {'bytes':>8}")
@@ -139,13 +147,13 @@ def run_evaluate(args: argparse.Namespace) -> None:
 
 
 def run_generate(args: argparse.Namespace) -> None:
+    from tokshift.core.device import resolve_device
     from tokshift.large_vocab.folder import open_large_vocab
     from tokshift.large_vocab.generate import GenerateConfig, generate
     from tokshift.model.base import load_model
     from tokshift.model.score import bos_id
 
-    model, tok = load_model(args.model)
-    model.eval()
+    model, tok = load_model(args.model, device=resolve_device(args.device, "--device"))
     vocab, matrix, index = open_large_vocab(args.vocab_index, model, tok.backend_tokenizer)
     stop = {i for i in (tok.eos_token_id,) if i is not None}
     cfg = GenerateConfig(max_new_tokens=args.max_new_tokens, k=args.k, temperature=args.temperature, seed=args.seed)

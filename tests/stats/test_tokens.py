@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pytest
 
 from tokshift.data.corpus import read_corpus
 from tokshift.tokenization.training import load_tokenizer
@@ -79,3 +80,25 @@ def test_partitions_keep_the_input_row_order(tmp_path):
     for lang in ("de", "ja"):
         ids = pq.read_table(tmp_path / "stats" / "doc_stats" / "tokenizer=t" / f"lang={lang}").column("doc_id")
         assert ids.to_pylist() == sorted(ids.to_pylist()), "rows stay in input order, run after run"
+
+
+@pytest.mark.slow
+def test_stats_stage_on_a_two_worker_cluster_equals_one_process(stats, corpus_file, tokenizers_dir, tmp_path):
+    import duckdb
+
+    from tests.stages.test_stages import run_stage, write_params
+
+    params = write_params(tmp_path / "params.yaml", {"stats": {
+        "tokenizers_dir": str(tokenizers_dir), "extra_tokenizers": {}, "batch_size": 7, "cluster": "local:2"}})
+    proc = run_stage("stats.py", "--params", str(params), "--corpus", str(corpus_file), "--out", "stats",
+                     "--metrics", "m.json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    single, _, _ = stats
+    con = duckdb.connect()
+    for table in ("doc_stats", "token_freq"):
+        one, two = (con.sql(f"SELECT * EXCLUDE (filename), filename FROM read_parquet('{root}/{table}/*/*/*.parquet', "
+                            "hive_partitioning=true, filename=true)").fetchall()
+                    for root in (single, tmp_path / "stats"))
+        # row for row: same rows, same order, in files of the same names
+        assert len(one) > 0 and [r[:-1] for r in one] == [r[:-1] for r in two]
+        assert [r[-1].split("/stats/")[-1] for r in one] == [r[-1].split("/stats/")[-1] for r in two]

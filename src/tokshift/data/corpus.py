@@ -22,10 +22,12 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from tokshift.core.atomic import atomic_file
+from tokshift.core.cluster import FORMS, fan_out, is_cluster_spec
 from tokshift.core.errors import CorruptFileError, MissingFileError, TokshiftError
 from tokshift.core.params import check
 from tokshift.data import debian, extract, sources
 from tokshift.data.languages import check_language, filter_lines
+from tokshift.data.sources import SourceConfig, embedded_sources
 
 log = logging.getLogger(__name__)
 
@@ -36,51 +38,6 @@ SCHEMA = pa.schema([("doc_id", pa.string()), ("lang", pa.string()), ("source", p
 
 class EmptyCorpusError(TokshiftError, RuntimeError):
     """No documents survived filtering for a language; the message names the sources."""
-
-
-@dataclass
-class SourceConfig:
-    kind: str
-    """One of `debian`, `python_stdlib`, `hf`, `files`."""
-    lang: str
-    """Language tag of every document from this source (`en`, `de`, ..., or `code`)."""
-    packages: list[str] = field(default_factory=list)
-    """debian: package names to fetch with `apt-get download`."""
-    path: str | None = None
-    """hf: dataset id (`datasets.load_dataset(path)`); files: a glob relative to the project root."""
-    name: str | None = None
-    """hf: dataset configuration name."""
-    split: str = "train"
-    """hf: which split of the dataset to read."""
-    text_field: str = "text"
-    """hf / jsonl / parquet: the field that holds the text."""
-    max_docs: int | None = None
-    """Stop reading this source after this many documents (hf streams can be endless)."""
-
-    def __post_init__(self) -> None:
-        check(self.kind in sources.KINDS, "kind", f"must be one of {list(sources.KINDS)}, got '{self.kind}'")
-        check_language(self.lang, "lang")
-        if self.kind == "debian":
-            check(bool(self.packages), "packages", "must list at least one Debian package for kind debian")
-        if self.kind in ("hf", "files"):
-            check(bool(self.path), "path", f"is required for kind {self.kind}")
-        check(self.max_docs is None or self.max_docs > 0, "max_docs", f"must be > 0, got {self.max_docs}")
-
-
-EMBEDDED_PACKAGES = {
-    "en": ["libreoffice-help-en-us", "manpages"], "de": ["libreoffice-help-de", "manpages-de"],
-    "fr": ["libreoffice-help-fr", "manpages-fr"], "es": ["libreoffice-help-es", "manpages-es"],
-    "ru": ["libreoffice-help-ru", "manpages-ru"], "el": ["libreoffice-help-el", "manpages-el"],
-    "ja": ["libreoffice-help-ja", "manpages-ja"], "zh": ["libreoffice-help-zh-cn", "manpages-zh"],
-    "ko": ["libreoffice-help-ko"],
-}
-"""Debian documentation packages of the embedded default corpus, per language."""
-
-
-def embedded_sources() -> list[SourceConfig]:
-    """The default corpus: LibreOffice help and man pages per language, and the Python standard library as code."""
-    return [*(SourceConfig(kind="debian", lang=lang, packages=list(pkgs)) for lang, pkgs in EMBEDDED_PACKAGES.items()),
-            SourceConfig(kind="python_stdlib", lang="code")]
 
 
 @dataclass
@@ -103,6 +60,9 @@ class CorpusConfig:
     """Documents shorter than this after filtering are dropped (menus, stubs)."""
     english_reference: str = "libreoffice-help-en-us"
     """Help package whose paragraphs mark untranslated text in other languages' help."""
+    cluster: str = "none"
+    """Where the sources are read: none (here, one after the other), local:N (a Dask LocalCluster of N processes)
+    or a Dask scheduler address (workers need raw_dir on a shared filesystem and apt-get). Output is identical."""
 
     def __post_init__(self) -> None:
         check(bool(self.sources), "sources", "must list at least one source")
@@ -116,6 +76,7 @@ class CorpusConfig:
             check(cap > 0, f"max_bytes.{lang}", f"must be > 0, got {cap}")
         check(self.max_doc_bytes >= 256, "max_doc_bytes", f"must be >= 256, got {self.max_doc_bytes}")
         check(self.min_doc_chars >= 0, "min_doc_chars", f"must be >= 0, got {self.min_doc_chars}")
+        check(is_cluster_spec(self.cluster), "cluster", f"must be {FORMS}, got '{self.cluster}'")
 
 
 def doc_id(text: str) -> str:
@@ -182,26 +143,53 @@ def source_documents(src: SourceConfig, cfg: CorpusConfig, references: dict[str,
         yield from sources.file_texts(src.path, src.text_field)
 
 
-def collect(cfg: CorpusConfig) -> dict[str, list[tuple[str, str, str]]]:
-    """lang -> [(doc_id, source, text)], filtered, chunked and deduplicated (first occurrence wins)."""
+def source_pieces(src: SourceConfig, cfg: CorpusConfig, references: dict[str, set[str]]
+                  ) -> list[tuple[str, str, str]]:
+    """[(doc_id, source name, text)] of one source, filtered, chunked and deduplicated within it, in reading
+    order: one task of the corpus fan-out."""
     seen: set[str] = set()
-    references: dict[str, set[str]] = {}
+    out: list[tuple[str, str, str]] = []
+    desc = f"corpus {src.lang} ({src.kind})"
+    for name, text in tqdm(source_documents(src, cfg, references), desc=desc, unit="doc", disable=None):
+        for piece in chunk_text(filter_lines(text, src.lang).strip(), cfg.max_doc_bytes):
+            did = doc_id(piece)
+            if len(piece) >= cfg.min_doc_chars and did not in seen:
+                seen.add(did)
+                out.append((did, name, piece))
+        if src.max_docs and len(out) >= src.max_docs:
+            break
+    return out
+
+
+def english_reference(cfg: CorpusConfig) -> dict[str, set[str]]:
+    """The English help paragraphs that mark untranslated text, parsed once for all tasks (if any source needs it)."""
+    needs = any(p.startswith("libreoffice-help-") and p != cfg.english_reference
+                for src in cfg.sources if src.kind == "debian" for p in src.packages)
+    if not needs:
+        return {}
+    root = debian.fetch_package(cfg.english_reference, Path(cfg.raw_dir))
+    return {cfg.english_reference: extract.libreoffice_paragraph_set(root)}
+
+
+def collect(cfg: CorpusConfig) -> dict[str, list[tuple[str, str, str]]]:
+    """lang -> [(doc_id, source, text)], filtered, chunked and deduplicated (first occurrence wins).
+
+    Sources are read as independent tasks where cfg.cluster says (tokshift.core.cluster); deduplication across
+    sources then runs here in source order, so the result does not depend on where the tasks ran.
+    """
+    # in this process the tasks share one cache, filled on first use; on a cluster each task gets a copy
+    references = {} if cfg.cluster == "none" else english_reference(cfg)
+    parts = fan_out(source_pieces, [(src, cfg, references) for src in cfg.sources], cfg.cluster, "corpus.cluster",
+                    desc="corpus sources")
+    seen: set[str] = set()
     by_lang: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-    for i, src in enumerate(cfg.sources):
+    for i, (src, pieces) in enumerate(zip(cfg.sources, parts, strict=True)):
         n = 0
-        desc = f"corpus {src.lang} ({src.kind})"
-        for name, text in tqdm(source_documents(src, cfg, references), desc=desc, unit="doc", disable=None):
-            for piece in chunk_text(filter_lines(text, src.lang).strip(), cfg.max_doc_bytes):
-                if len(piece) < cfg.min_doc_chars:
-                    continue
-                did = doc_id(piece)
-                if did in seen:
-                    continue
+        for did, name, piece in pieces:
+            if did not in seen:
                 seen.add(did)
                 by_lang[src.lang].append((did, name, piece))
                 n += 1
-            if src.max_docs and n >= src.max_docs:
-                break
         if n == 0:
             raise EmptyCorpusError(
                 f"params.yaml: corpus.sources[{i}] ({src.kind}, lang {src.lang}) gave no documents after "

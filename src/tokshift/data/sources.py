@@ -1,6 +1,8 @@
-"""Text from user-named sources: a Hugging Face dataset, or local txt/jsonl/parquet files.
+"""Where corpus text comes from (SourceConfig), and the readers of user-named sources: a Hugging Face
+dataset, or local txt/jsonl/parquet files.
 
-The embedded default (Debian packages, Python stdlib) lives in `debian` and `extract`. Every
+The embedded default's sources are listed here (embedded_sources); their readers (Debian packages,
+Python stdlib) live in `debian` and `extract`. Every
 reader here yields `(source name, text)` and fails with the file (and byte offset or line) at
 fault. Leaves out: other file formats (convert them to jsonl first).
 """
@@ -10,14 +12,62 @@ from __future__ import annotations
 import glob
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
 from tokshift.core.errors import TokshiftError
+from tokshift.core.params import check
+from tokshift.data.languages import check_language
 
 KINDS = ("debian", "python_stdlib", "hf", "files")
 FILE_SUFFIXES = (".txt", ".jsonl", ".parquet")
+
+
+@dataclass
+class SourceConfig:
+    kind: str
+    """One of `debian`, `python_stdlib`, `hf`, `files`."""
+    lang: str
+    """Language tag of every document from this source (`en`, `de`, ..., or `code`)."""
+    packages: list[str] = field(default_factory=list)
+    """debian: package names to fetch with `apt-get download`."""
+    path: str | None = None
+    """hf: dataset id (`datasets.load_dataset(path)`); files: a glob relative to the project root."""
+    name: str | None = None
+    """hf: dataset configuration name."""
+    split: str = "train"
+    """hf: which split of the dataset to read."""
+    text_field: str = "text"
+    """hf / jsonl / parquet: the field that holds the text."""
+    max_docs: int | None = None
+    """Stop reading this source after this many distinct documents (hf streams can be endless)."""
+
+    def __post_init__(self) -> None:
+        check(self.kind in KINDS, "kind", f"must be one of {list(KINDS)}, got '{self.kind}'")
+        check_language(self.lang, "lang")
+        if self.kind == "debian":
+            check(bool(self.packages), "packages", "must list at least one Debian package for kind debian")
+        if self.kind in ("hf", "files"):
+            check(bool(self.path), "path", f"is required for kind {self.kind}")
+        check(self.max_docs is None or self.max_docs > 0, "max_docs", f"must be > 0, got {self.max_docs}")
+
+
+EMBEDDED_PACKAGES = {
+    "en": ["libreoffice-help-en-us", "manpages"], "de": ["libreoffice-help-de", "manpages-de"],
+    "fr": ["libreoffice-help-fr", "manpages-fr"], "es": ["libreoffice-help-es", "manpages-es"],
+    "ru": ["libreoffice-help-ru", "manpages-ru"], "el": ["libreoffice-help-el", "manpages-el"],
+    "ja": ["libreoffice-help-ja", "manpages-ja"], "zh": ["libreoffice-help-zh-cn", "manpages-zh"],
+    "ko": ["libreoffice-help-ko"],
+}
+"""Debian documentation packages of the embedded default corpus, per language."""
+
+
+def embedded_sources() -> list[SourceConfig]:
+    """The default corpus: LibreOffice help and man pages per language, and the Python standard library as code."""
+    return [*(SourceConfig(kind="debian", lang=lang, packages=list(pkgs)) for lang, pkgs in EMBEDDED_PACKAGES.items()),
+            SourceConfig(kind="python_stdlib", lang="code")]
 
 
 class SourceFileError(TokshiftError, ValueError):

@@ -15,6 +15,7 @@ from tokenizers import Tokenizer
 from tqdm import tqdm
 from transformers import PreTrainedModel
 
+from tokshift.core.device import DEVICES, is_device_name
 from tokshift.core.params import check
 from tokshift.dynamic.embed import DynamicEmbedder, continuation_bits
 from tokshift.dynamic.merge import MergeConfig, dynamic_tokenize
@@ -40,6 +41,10 @@ class DynamicEvalConfig:
     """Unit a dynamic token stays in (tokshift.dynamic.merge.MergeConfig.boundary)."""
     cache_size: int = 100_000
     """Hypernetwork predictions kept in the LRU cache."""
+    device: str = "auto"
+    """Where the model runs: auto (CUDA when torch sees a GPU, else CPU), cpu, cuda or cuda:N."""
+    bf16: bool = True
+    """bf16 autocast on CUDA (matrix products; losses stay float32). The CPU always runs float32."""
 
     def __post_init__(self) -> None:
         check(bool(self.langs), "langs", "must name at least one language")
@@ -50,6 +55,7 @@ class DynamicEvalConfig:
         check(bool(self.budgets) and min(self.budgets) >= 0, "budgets",
               f"must be a non-empty list of merge budgets >= 0, got {self.budgets}")
         MergeConfig(boundary=self.boundary)  # validates the boundary name
+        check(is_device_name(self.device), "device", f"must be {DEVICES}, got '{self.device}'")
 
 
 def split_document(text: str, base: Tokenizer, cfg: DynamicEvalConfig) -> tuple[str, list[int]] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tokshift.core.device import DEVICES, autocast, is_device_name, resolve_device
 from tokshift.core.params import check
 from tokshift.data.corpus import capped_texts, split_texts
 from tokshift.model.base import load_model
@@ -25,10 +26,15 @@ class EvaluateConfig:
     """UTF-8 bytes of each language's test split that are scored (documents in id order, cut at a line)."""
     score: ScoreConfig = field(default_factory=ScoreConfig)
     """Windowing and batching of the scorer."""
+    device: str = "auto"
+    """Where the model runs: auto (CUDA when torch sees a GPU, else CPU), cpu, cuda or cuda:N."""
+    bf16: bool = True
+    """bf16 autocast on CUDA (matrix products; losses stay float32). The CPU always runs float32."""
 
     def __post_init__(self) -> None:
         check(bool(self.langs), "langs", "must name at least one language")
         check(self.max_bytes_per_lang > 0, "max_bytes_per_lang", f"must be > 0, got {self.max_bytes_per_lang}")
+        check(is_device_name(self.device), "device", f"must be {DEVICES}, got '{self.device}'")
 
 
 def evaluate_all(base_dir: Path, transfer_dirs: list[Path], corpus: Path, cfg: EvaluateConfig) -> list[dict]:
@@ -36,10 +42,11 @@ def evaluate_all(base_dir: Path, transfer_dirs: list[Path], corpus: Path, cfg: E
 
     The base model is loaded once; each transfer swaps its embeddings in place.
     """
+    device = resolve_device(cfg.device, "evaluate.device")
     texts = {}
     for lang in cfg.langs:
         texts[lang] = capped_texts(split_texts(corpus, "test", lang, "evaluate.langs"), cfg.max_bytes_per_lang)
-    model, tok = load_model(str(base_dir))
+    model, tok = load_model(str(base_dir), device=device)
     rows = []
     for t_dir in [None, *transfer_dirs]:
         if t_dir is None:
@@ -50,7 +57,8 @@ def evaluate_all(base_dir: Path, transfer_dirs: list[Path], corpus: Path, cfg: E
             name, method = Path(meta["target_tokenizer"]).name, meta["method"]
             langs = [lang for lang in meta.get("languages") or cfg.langs if lang in cfg.langs]
         for lang in langs:
-            score = score_texts(model, tok, texts[lang], cfg.score, desc=f"{name}/{method}/{lang}")
+            with autocast(device, cfg.bf16):
+                score = score_texts(model, tok, texts[lang], cfg.score, desc=f"{name}/{method}/{lang}")
             rows.append({"model": f"{name}/{method}", "tokenizer": name, "method": method, "lang": lang,
                          "label": f"{lang} {name}/{method}", **score.as_dict()})
     return rows

@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
+from tokshift.core.device import DEVICES, is_device_name
 from tokshift.core.params import check
 from tokshift.hypernet.model import HypernetConfig
 from tokshift.hypernet.sampler import SamplerConfig
@@ -79,6 +80,9 @@ class TrainConfig:
     """Valid-split bytes per language scored at each evaluation."""
     embed_batch_tokens: int = 65536
     """Pieces per hypernetwork batch when embedding a whole vocabulary."""
+    device: str = "auto"
+    """Where training runs: auto (CUDA when torch sees a GPU, else CPU), cpu, cuda or cuda:N (under torchrun /
+    accelerate launch each process takes its own GPU)."""
     bf16: bool = True
     """bf16 autocast on GPU (CPU runs in float32)."""
     deterministic: bool = True
@@ -92,6 +96,7 @@ class TrainConfig:
     """Tokenizer sampling."""
 
     def __post_init__(self) -> None:
+        check(is_device_name(self.device), "device", f"must be {DEVICES}, got '{self.device}'")
         for name in ("steps", "batch_size", "checkpoint_every", "keep_checkpoints", "eval_max_bytes"):
             check(getattr(self, name) > 0, name, f"must be > 0, got {getattr(self, name)}")
         check(self.seq_len >= 2, "seq_len", f"must be >= 2, got {self.seq_len}")

@@ -61,7 +61,7 @@ def load_hypernet(folder: str | Path, model: PreTrainedModel) -> Hypernetwork:
     check_fingerprint(meta.get("base", {}), base_fingerprint(model), str(folder))
     hyper = Hypernetwork(from_dict(HypernetConfig, meta["config"], f"{meta_file}: config"), embedding_matrices(model))
     load_weights(hyper, weights, f"the config in {meta_file}")
-    return hyper.eval()
+    return hyper.to(model.device).eval()  # beside the model it embeds for (its device setting)
 
 
 def load_weights(hyper: Hypernetwork, weights: Path, what: str, device: str = "cpu") -> None:

@@ -27,6 +27,7 @@ from tqdm import tqdm
 from transformers import AutoTokenizer, get_cosine_schedule_with_warmup
 
 from tokshift.core.atomic import atomic_dir
+from tokshift.core.device import resolve_device
 from tokshift.core.params import check
 from tokshift.heuristics.fvt import fvt_matrices
 from tokshift.hypernet.batch import BatchMaker, Prefetcher, StepBatch
@@ -74,7 +75,7 @@ class Trainer:
         from accelerate import Accelerator
 
         self.cfg, self.base_hf = cfg, base_hf
-        cuda = torch.cuda.is_available()  # cpu=True lets accelerate run several CPU processes on gloo
+        cuda = resolve_device(cfg.device, "hypernet.device").type == "cuda"  # cpu=True: CPU processes on gloo
         self.acc = Accelerator(cpu=not cuda, mixed_precision="bf16" if cfg.bf16 and cuda else "no")
         torch.manual_seed(cfg.seed)  # same initial weights on every process
         self.model = model.to(self.acc.device).eval().requires_grad_(False)

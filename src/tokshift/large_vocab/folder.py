@@ -25,6 +25,7 @@ from tqdm import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from tokshift.core.atomic import atomic_dir, atomic_file
+from tokshift.core.device import DEVICES, is_device_name
 from tokshift.core.errors import MissingFileError
 from tokshift.core.params import check
 from tokshift.core.tensors import load_tensors
@@ -62,6 +63,11 @@ class VocabIndexConfig:
     """Test-split languages for tokens per byte and bits per byte, base vs large vocabulary."""
     eval_max_bytes: int = 3000
     """Test bytes per language for those figures (documents cut to 1,000 bytes)."""
+    device: str = "auto"
+    """Where the model runs: auto (CUDA when torch sees a GPU, else CPU; the index goes to the GPU when
+    faiss-gpu is installed and index.use_gpu), cpu, cuda or cuda:N."""
+    bf16: bool = True
+    """bf16 autocast on CUDA (matrix products; losses stay float32). The CPU always runs float32."""
 
     def __post_init__(self) -> None:
         check(self.size > 0, "size", f"must be > 0, got {self.size}")
@@ -69,6 +75,7 @@ class VocabIndexConfig:
         for name in ("max_bytes_per_lang", "min_count", "shard_size", "k", "queries", "eval_max_bytes",
                      "fit_max_bytes"):
             check(getattr(self, name) > 0, name, f"must be > 0, got {getattr(self, name)}")
+        check(is_device_name(self.device), "device", f"must be {DEVICES}, got '{self.device}'")
 
 
 def embed_extra_tokens(hyper: Hypernetwork, tokens: list[tuple[int, ...]], base: Tokenizer, out_dir: Path,
@@ -86,7 +93,7 @@ def embed_extra_tokens(hyper: Hypernetwork, tokens: list[tuple[int, ...]], base:
         chunk = tokens[s * shard_size:(s + 1) * shard_size]
         pred = hyper.embed(spell([token_string(tok, base) for tok in chunk], base, hyper.cfg.max_pieces))
         with atomic_file(path) as tmp:
-            save_file({k: v.contiguous() for k, v in pred.items()}, str(tmp))
+            save_file({k: v.detach().cpu().contiguous() for k, v in pred.items()}, str(tmp))
     return shards
 
 
@@ -130,7 +137,8 @@ def build_large_vocab(model: PreTrainedModel, tok: PreTrainedTokenizerBase, hype
             shutil.copy(shard, tmp / "emb" / shard.name)
         (tmp / "tokens.json").write_text(json.dumps([list(t) for t in extra]) + "\n", encoding="utf-8")
         matrix = output_matrix(model, sorted((tmp / "emb").glob("emb-*.safetensors")))
-        index_facts = build_index(matrix, cfg.index, tmp, states=fit)
+        gpu = model.device.type == "cuda"
+        index_facts = build_index(matrix, cfg.index, tmp, states=fit, gpu=gpu)
         meta = {"base_vocab_size": base.get_vocab_size(with_added_tokens=True), "size": len(matrix),
                 "hypernet": str(hypernet_dir), "index": asdict(cfg.index)}
         (tmp / "vocab.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
@@ -139,7 +147,7 @@ def build_large_vocab(model: PreTrainedModel, tok: PreTrainedTokenizerBase, hype
                   "fit_states": len(fit),
                   "embeddings_bytes": sum(s.stat().st_size for s in shards)
                   + (len(matrix) - len(extra)) * matrix.shape[1] * 4})
-    return vocab, matrix, load_index(Path(out), matrix, cfg.index), facts
+    return vocab, matrix, load_index(Path(out), matrix, cfg.index, gpu), facts
 
 
 def open_large_vocab(folder: str | Path, model: PreTrainedModel, base: Tokenizer,
@@ -157,5 +165,5 @@ def open_large_vocab(folder: str | Path, model: PreTrainedModel, base: Tokenizer
     shards = sorted((folder / "emb").glob("emb-*.safetensors"))
     vocab = LargeVocab.load(base, tokens, shards)
     matrix = output_matrix(model, shards)
-    index = load_index(folder, matrix, cfg or IndexConfig(**meta.get("index", {})))
+    index = load_index(folder, matrix, cfg or IndexConfig(**meta.get("index", {})), model.device.type == "cuda")
     return vocab, matrix, index

@@ -40,7 +40,7 @@ class IndexConfig:
     nprobe: int = 256
     """IVF: lists visited per query."""
     use_gpu: bool = True
-    """Move the index to the GPU when faiss-gpu and a GPU are there."""
+    """Train and search the index on the GPU when the stage runs on CUDA and faiss-gpu is installed."""
     mips_to_l2: bool = True
     """Search inner products as L2 distances after appending sqrt(max_norm^2 - norm^2) to each row (0 to
     each query): graph indexes (HNSW) find the largest inner products poorly when row norms differ."""
@@ -98,10 +98,21 @@ def pad_columns(data: np.ndarray, multiple: int = PAD_TO) -> np.ndarray:
     return np.ascontiguousarray(np.pad(data, ((0, 0), (0, -data.shape[1] % multiple))))
 
 
-def build_index(matrix: torch.Tensor, cfg: IndexConfig, folder: Path, states: torch.Tensor | None = None) -> dict:
+def gpu_faiss(cfg: IndexConfig, gpu: bool) -> bool:
+    """Whether the index trains and searches on the GPU: asked for, a CUDA device in use, faiss-gpu installed."""
+    try:
+        import faiss
+    except ImportError:
+        return False
+    return gpu and cfg.use_gpu and hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0
+
+
+def build_index(matrix: torch.Tensor, cfg: IndexConfig, folder: Path, states: torch.Tensor | None = None,
+                gpu: bool = False) -> dict:
     """FAISS index over `matrix` rows (inner product) into folder/index.faiss + index.json; returns its facts.
 
-    `states` [n, d] are example queries (hidden states of training text) to fit the whitening on.
+    `states` [n, d] are example queries (hidden states of training text) to fit the whitening on; `gpu`: the
+    stage runs on CUDA (the index is trained and filled there when faiss-gpu is installed, then saved for the CPU).
     """
     import faiss
 
@@ -120,9 +131,14 @@ def build_index(matrix: torch.Tensor, cfg: IndexConfig, folder: Path, states: to
     data = pad_columns(data)
     index = faiss.index_factory(data.shape[1], cfg.kind,
                                 faiss.METRIC_L2 if cfg.mips_to_l2 else faiss.METRIC_INNER_PRODUCT)
+    on_gpu = gpu_faiss(cfg, gpu)
+    if on_gpu:
+        index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
     if not index.is_trained:
         index.train(data)
     index.add(data)
+    if on_gpu:
+        index = faiss.index_gpu_to_cpu(index)
     seconds = time.perf_counter() - start
     with atomic_file(folder / "index.faiss") as tmp:
         faiss.write_index(index, str(tmp))
@@ -135,8 +151,9 @@ def build_index(matrix: torch.Tensor, cfg: IndexConfig, folder: Path, states: to
     return meta
 
 
-def load_index(folder: Path, matrix: torch.Tensor, cfg: IndexConfig) -> VocabIndex:
-    """The index in `folder`, checked against `matrix`, set up for search (on the GPU when asked and present)."""
+def load_index(folder: Path, matrix: torch.Tensor, cfg: IndexConfig, gpu: bool = False) -> VocabIndex:
+    """The index in `folder`, checked against `matrix`, set up for search (on the GPU when `gpu`, asked for in
+    cfg.use_gpu and faiss-gpu is installed)."""
     import faiss
 
     meta_file, index_file = folder / "index.json", folder / "index.faiss"
@@ -158,7 +175,7 @@ def load_index(folder: Path, matrix: torch.Tensor, cfg: IndexConfig) -> VocabInd
         faiss.extract_index_ivf(index).parallel_mode = 1  # generation asks one query at a time: split its lists
     if cfg.kind.endswith("RFlat"):
         faiss.ParameterSpace().set_index_parameter(index, "k_factor_rf", cfg.k_factor)
-    if cfg.use_gpu and hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0:
+    if gpu_faiss(cfg, gpu):
         index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
     whitening = Whitening.load(folder / "whiten.safetensors") if meta.get("whiten") else None
     return VocabIndex(index, whitening)

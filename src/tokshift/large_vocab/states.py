@@ -22,7 +22,7 @@ def hidden_states(model: PreTrainedModel, vocab: LargeVocab, texts: list[str], s
     for text in texts:
         ids = [start_id, *vocab.encode(text)][:window]
         out = model.base_model(inputs_embeds=vocab.input_rows(model, ids)[None])
-        states.append(out.last_hidden_state[0].float())
+        states.append(out.last_hidden_state[0].float().cpu())
         all_ids.append(ids)
     return states, all_ids
 

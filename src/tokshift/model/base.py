@@ -106,11 +106,13 @@ def load_gguf(path: Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     return model.eval(), tokenizer
 
 
-def load_model(name_or_path: str, trust_remote_code: bool = False) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """Model + tokenizer from a hub id or folder (causal or masked LM), or from a `.gguf` file."""
+def load_model(name_or_path: str, trust_remote_code: bool = False,
+               device: torch.device | str = "cpu") -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Model (float32, on `device`) + tokenizer from a hub id or folder (causal or masked LM), or a `.gguf` file."""
     path = Path(name_or_path)
     if path.suffix == ".gguf":
-        return load_gguf(path)
+        model, tokenizer = load_gguf(path)
+        return model.to(device), tokenizer
     if path.exists() and not (path / "config.json").exists():
         raise ModelLoadError(f"{path}: no config.json; point to a Hugging Face model folder (config.json + "
                              f"*.safetensors + tokenizer files)")
@@ -123,7 +125,7 @@ def load_model(name_or_path: str, trust_remote_code: bool = False) -> tuple[PreT
     except (OSError, ValueError) as err:
         raise ModelLoadError(f"{name_or_path}: cannot load the model ({str(err)[:300]}); check the folder is "
                              f"complete or the hub id is right (hub ids need network)") from None
-    return model.eval(), tokenizer
+    return model.to(device).eval(), tokenizer
 
 
 def greedy_continuation(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompt: str,

@@ -20,9 +20,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 from tokenizers import Tokenizer
-from tqdm import tqdm
 
 from tokshift.core.atomic import atomic_dir
+from tokshift.core.cluster import FORMS, fan_out, is_cluster_spec
 from tokshift.core.params import check
 from tokshift.data.corpus import SPLITS, read_corpus
 from tokshift.tokenization.training import load_tokenizer
@@ -40,12 +40,16 @@ class StatsConfig:
     """More tokenizers by name -> folder (e.g. the base model's own tokenizer)."""
     batch_size: int = 1024
     """Documents per `encode_batch_fast` call."""
+    cluster: str = "none"
+    """Where the (tokenizer, language) parts run: none (here, one after the other), local:N (a Dask LocalCluster
+    of N processes) or a Dask scheduler address (workers must see the same paths). Output is identical."""
 
     def __post_init__(self) -> None:
         check(bool(self.splits), "splits", "must name at least one split")
         for i, split in enumerate(self.splits):
             check(split in SPLITS, f"splits[{i}]", f"must be one of {SPLITS}, got '{split}'")
         check(self.batch_size > 0, "batch_size", f"must be > 0, got {self.batch_size}")
+        check(is_cluster_spec(self.cluster), "cluster", f"must be {FORMS}, got '{self.cluster}'")
 
 
 def find_tokenizers(cfg: StatsConfig) -> dict[str, Path]:
@@ -112,30 +116,46 @@ def vocabulary(tok: Tokenizer) -> list[str]:
     return tokens
 
 
-def compute_stats(corpus_file: Path, cfg: StatsConfig) -> tuple[pa.Table, pa.Table]:
-    """(doc_stats, token_freq) tables for every tokenizer x language of the chosen splits."""
-    corpus = read_corpus(corpus_file, split=list(cfg.splits), columns=["doc_id", "lang", "split", "text"])
-    lang_codes = corpus.column("lang").combine_chunks().dictionary_encode()
-    langs = lang_codes.dictionary.to_pylist()
-    lang_of_doc = lang_codes.indices.to_numpy().astype(np.int64)
+def lang_stats(corpus_file: str, splits: list[str], lang: str, name: str, folder: str, batch_size: int
+               ) -> tuple[pa.Table, pa.Table]:
+    """(doc_stats, token_freq) rows of one tokenizer on one language: the unit that fans out on a cluster."""
+    corpus = read_corpus(corpus_file, split=list(splits), lang=lang, columns=["doc_id", "lang", "split", "text"])
     texts = corpus.column("text").to_pylist()
-    per_doc = {"lang": corpus.column("lang"), "split": corpus.column("split"), "doc_id": corpus.column("doc_id"),
-               **text_columns(corpus.column("text"))}
-    doc_parts, freq_parts = [], []
-    for name, folder in tqdm(find_tokenizers(cfg).items(), desc="stats", unit="tokenizer", disable=None):
-        tok = load_tokenizer(folder)
-        n_tokens, n_unk, count, doc_count = token_counts(tok, texts, lang_of_doc, len(langs), cfg.batch_size)
-        doc_parts.append(pa.table({"tokenizer": pa.repeat(name, len(texts)), **per_doc,
-                                   "n_tokens": n_tokens, "n_unk": n_unk}))
-        vocab = pa.array(vocabulary(tok))
-        freq_parts.append(pa.table({
-            "tokenizer": pa.repeat(name, len(langs) * len(vocab)),
-            "lang": pc.take(pa.array(langs), np.repeat(np.arange(len(langs)), len(vocab))),
-            "token_id": np.tile(np.arange(len(vocab), dtype=np.int64), len(langs)),
-            "token": pa.concat_arrays([vocab] * len(langs)),
-            "count": count.ravel(), "doc_count": doc_count.ravel(),
-        }))
-    return pa.concat_tables(doc_parts), pa.concat_tables(freq_parts)
+    tok = load_tokenizer(folder)
+    n_tokens, n_unk, count, doc_count = token_counts(tok, texts, np.zeros(len(texts), dtype=np.int64), 1,
+                                                     batch_size)
+    doc_stats = pa.table({"tokenizer": pa.repeat(name, len(texts)), "lang": corpus.column("lang"),
+                          "split": corpus.column("split"), "doc_id": corpus.column("doc_id"),
+                          **text_columns(corpus.column("text")), "n_tokens": n_tokens, "n_unk": n_unk})
+    vocab = pa.array(vocabulary(tok))
+    token_freq = pa.table({"tokenizer": pa.repeat(name, len(vocab)), "lang": pa.repeat(lang, len(vocab)),
+                           "token_id": np.arange(len(vocab), dtype=np.int64), "token": vocab,
+                           "count": count[0], "doc_count": doc_count[0]})
+    return doc_stats, token_freq
+
+
+def stats_tasks(corpus_file: Path, cfg: StatsConfig) -> list[tuple]:
+    """Arguments of lang_stats for every (tokenizer, language) of the chosen splits, tokenizer-major."""
+    langs = read_corpus(corpus_file, split=list(cfg.splits), columns=["lang"]).column("lang").unique().to_pylist()
+    folders = find_tokenizers(cfg)
+    for folder in folders.values():
+        load_tokenizer(folder)  # a missing or corrupt tokenizer is named here, before any work is sent out
+    return [(str(corpus_file), list(cfg.splits), lang, name, str(folder), cfg.batch_size)
+            for name, folder in folders.items() for lang in langs]
+
+
+def combine_parts(parts: list[tuple[pa.Table, pa.Table]]) -> tuple[pa.Table, pa.Table]:
+    """lang_stats results (in task order) -> (doc_stats, token_freq)."""
+    # One contiguous chunk per column: the written files do not depend on how the parts were split or shipped.
+    return (pa.concat_tables(p[0] for p in parts).combine_chunks(),
+            pa.concat_tables(p[1] for p in parts).combine_chunks())
+
+
+def compute_stats(corpus_file: Path, cfg: StatsConfig) -> tuple[pa.Table, pa.Table]:
+    """(doc_stats, token_freq) tables for every tokenizer x language of the chosen splits, fanned out as
+    cfg.cluster says; the tables are the same wherever the parts ran."""
+    return combine_parts(fan_out(lang_stats, stats_tasks(corpus_file, cfg), cfg.cluster, "stats.cluster",
+                                 desc="stats"))
 
 
 def write_stats(doc_stats: pa.Table, token_freq: pa.Table, out_dir: Path) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from tokshift.core.device import DEVICES, is_device_name, resolve_device
 from tokshift.core.errors import InputError
 from tokshift.core.params import check
 from tokshift.data.corpus import capped_texts, read_corpus
@@ -44,8 +45,12 @@ class TransferConfig:
     """Seed of the random parts (mean, random, FOCUS's fastText)."""
     focus_max_bytes: int = 3_000_000
     """Train text (UTF-8 bytes, all of the tokenizer's languages) for FOCUS's fastText model."""
+    device: str = "auto"
+    """Where the hypernetwork predicts (method hypernet): auto (CUDA when torch sees a GPU, else CPU), cpu, cuda or
+    cuda:N. The heuristics need no model forward and run on the CPU."""
 
     def __post_init__(self) -> None:
+        check(is_device_name(self.device), "device", f"must be {DEVICES}, got '{self.device}'")
         for i, method in enumerate(self.methods):
             # hypernet depends on the trained hypernetwork, so it is its own stage (transfer_hypernet@<tokenizer>).
             check(method in METHODS[:4], f"methods[{i}]", f"must be one of {list(METHODS[:4])} (hypernet has its own "
@@ -61,14 +66,16 @@ def focus_texts(corpus: str | Path, tokenizer_dir: str | Path, max_bytes: int = 
 
 def transfer(model_dir: str | Path, tokenizer_dir: str | Path, method: str, out_dir: str | Path,
              seed: int = 0, train_texts: list[str] | None = None,
-             hypernet_dir: str | Path | None = None) -> dict[str, float]:
+             hypernet_dir: str | Path | None = None, device: str = "auto") -> dict[str, float]:
     """Write a transfer folder (tokenizer + embeddings.safetensors + transfer.json) atomically; returns metrics.
 
-    `train_texts` (target-language text) is needed by focus only, `hypernet_dir` by hypernet only.
+    `train_texts` (target-language text) is needed by focus only, `hypernet_dir` by hypernet only; `device`
+    (TransferConfig.device) is where the hypernetwork runs.
     """
     check(method in METHODS, "method", f"must be one of {list(METHODS)}, got '{method}'")
     target = load_tokenizer(tokenizer_dir)  # first: a corrupt tokenizer.json is named before anything loads
-    model, base_hf = load_model(str(model_dir))
+    where = resolve_device(device, "transfer.device") if method == "hypernet" else "cpu"
+    model, base_hf = load_model(str(model_dir), device=where)
     target_hf, base = AutoTokenizer.from_pretrained(tokenizer_dir), base_hf.backend_tokenizer
     specials = special_map(target_hf, base_hf)
     plan, exact = fvt_plan(target, base)
@@ -105,5 +112,6 @@ def hypernet_transfer(model: PreTrainedModel, hypernet_dir: str | Path | None, t
         raise InputError("method 'hypernet' needs a trained hypernetwork folder (--hypernet, e.g. storage/hypernet)")
     hyper = load_hypernet(hypernet_dir, model)
     mats, info = tokenizer_matrices(hyper, target_hf, base_hf, lang=langs[0] if len(langs) == 1 else None)
-    return {k: v.contiguous().float() for k, v in mats.items()}, {"hypernet": str(hypernet_dir), "pieces": info}
+    return {k: v.detach().cpu().contiguous().float() for k, v in mats.items()}, {"hypernet": str(hypernet_dir),
+                                                                                   "pieces": info}
 
