@@ -6,11 +6,15 @@ token statistics are copied into an append-only warehouse partition
 `storage/warehouse/run_id=<id>/` beside a one-row `run.parquet` (run_id, git_sha, params,
 started, finished) that `tokshift sql --warehouse` reads as the `runs` view.
 
-Serve it (cron schedule, never two runs at once): `python flows/pipeline.py` (see docs/prefect.md).
+Two runs never share a workspace: each holds the workspace's slot of a Prefect global concurrency limit
+(`tokshift-workspace-<hash of its path>`, limit 1, created on first use) from pull to publish, so a second
+run waits in line instead of meeting DVC's lock. Serve it on a cron schedule: `python flows/pipeline.py`
+(see docs/prefect.md).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -22,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
+from prefect.concurrency.sync import concurrency
 
 from tokshift.core.atomic import atomic_dir
 
@@ -120,6 +125,16 @@ def git_sha(workdir: Path) -> str:
     return proc.stdout.strip() if proc.returncode == 0 else "unknown"
 
 
+def workspace_limit(root: Path) -> str:
+    """Name of the global concurrency limit (1 slot) that admits one run at a time into `root`."""
+    from prefect.client.orchestration import get_client
+
+    name = "tokshift-workspace-" + hashlib.sha256(str(root).encode()).hexdigest()[:12]
+    with get_client(sync_client=True) as client:
+        client.upsert_global_concurrency_limit_by_name(name, 1)
+    return name
+
+
 @flow(name="tokshift-pipeline", log_prints=True)
 def pipeline(workdir: str = ".") -> str:
     """Run the DVC pipeline in `workdir` once and publish its metrics and statistics; returns the run id."""
@@ -127,15 +142,16 @@ def pipeline(workdir: str = ".") -> str:
 
     root = Path(workdir).resolve()
     run_id = str(flow_run.id or uuid.uuid4())
-    started = datetime.now(UTC).isoformat()
-    dvc_pull(root)
-    dvc_repro(root, root / "logs" / f"dvc-repro-{run_id}.log")
-    dvc_push(root)
-    publish_metrics(root)
-    params = (root / "params.yaml").read_text(encoding="utf-8")
-    run = {"run_id": run_id, "git_sha": git_sha(root), "params": params, "started": started,
-           "finished": datetime.now(UTC).isoformat()}
-    publish_stats(root, run)
+    with concurrency(workspace_limit(root), occupy=1):  # a second run waits here until the first is done
+        started = datetime.now(UTC).isoformat()
+        dvc_pull(root)
+        dvc_repro(root, root / "logs" / f"dvc-repro-{run_id}.log")
+        dvc_push(root)
+        publish_metrics(root)
+        params = (root / "params.yaml").read_text(encoding="utf-8")
+        run = {"run_id": run_id, "git_sha": git_sha(root), "params": params, "started": started,
+               "finished": datetime.now(UTC).isoformat()}
+        publish_stats(root, run)
     return run_id
 
 

@@ -1,12 +1,13 @@
 """What every `stages/*.py` script shares: argument parsing, logging, and one clear line on bad input.
 
-A stage that fails on bad input (params, source files, empty corpus) exits 1 with a message that
-names the file/field; the traceback is kept for real bugs only.
+A stage that fails on bad input (params, source files, empty corpus) or on a full disk exits 1 with a
+message that names the file/field; the traceback is kept for real bugs only.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 from collections.abc import Callable
@@ -22,6 +23,15 @@ def run_stage(main: Callable[[argparse.Namespace], None], parser: argparse.Argum
         main(args)
     except USER_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)
+    except OSError as err:
+        # pyarrow's IO errors carry no errno, only its text
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT) and "No space left on device" not in str(err):
+            raise
+        # writes go to temp siblings (tokshift.core.atomic), so the previous outputs are still in place
+        where = f" writing {err.filename}" if err.filename else ""
+        print(f"error: no space left on the device{where}; free space (or move storage/) and rerun: the previous "
+              f"outputs are kept", file=sys.stderr)
         sys.exit(1)
 
 

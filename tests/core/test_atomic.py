@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 from tests.helpers import ROOT
-from tokshift.core.atomic import atomic_dir
+from tokshift.core.atomic import atomic_dir, sweep
 
 
 def test_atomic_dir_outputs_get_the_usual_permissions(tmp_path):
@@ -43,7 +43,7 @@ def test_killed_writer_never_replaces_output(tmp_path):
     (final / "good.txt").write_text("good")
     script = textwrap.dedent(f"""
         import time
-        from tokshift.core.atomic import atomic_dir
+        from tokshift.core.atomic import atomic_dir, sweep
         with atomic_dir({str(final)!r}) as tmp:
             (tmp / "half.txt").write_text("half")
             print("writing", flush=True)
@@ -55,3 +55,20 @@ def test_killed_writer_never_replaces_output(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert [p.name for p in final.iterdir()] == ["good.txt"]
+    [left] = [p.name for p in tmp_path.iterdir() if p.name != "out"]
+    assert left.startswith(f".out.tmp-{proc.pid}-")
+    # the next write of the same output removes what the killed writer left
+    with atomic_dir(final) as tmp:
+        (tmp / "new.txt").write_text("new")
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_sweep_leaves_live_writers_and_other_files(tmp_path):
+    final = tmp_path / "corpus.parquet"
+    live = tmp_path / f".corpus.parquet.tmp-{os.getpid()}-abc"
+    dead = tmp_path / ".corpus.parquet.tmp-999999999-abc"
+    other = tmp_path / ".corpus.parquet.notes-1"
+    for path in (live, dead, other):
+        path.write_text("x")
+    assert sweep(final) == [dead]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name])

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import anyio
@@ -100,16 +101,20 @@ def test_flow_runs_pipeline_and_publishes(project):
         sys.path.remove(str(ROOT / "flows"))
 
     with prefect_test_harness(server_startup_timeout=120):
-        first = pipeline(workdir=str(project))
-        second = pipeline(workdir=str(project))  # nothing changed: repro is a no-op, still a new partition
+        # Two runs at once: the workspace's concurrency slot queues one behind the other.
+        with ThreadPoolExecutor(2) as pool:
+            ids = list(pool.map(lambda _: pipeline(workdir=str(project)), range(2)))
         artifacts = anyio.run(read_metrics_artifacts)
 
-    assert first != second
+    warehouse = project / "storage" / "warehouse"
+    runs = sorted((pq.read_table(warehouse / f"run_id={i}" / "run.parquet").to_pylist()[0] for i in ids),
+                  key=lambda r: r["started"])
+    first, second = runs[0]["run_id"], runs[1]["run_id"]
+    assert first != second and runs[0]["finished"] <= runs[1]["started"], "the second run waited for the first"
     log = (project / "logs" / f"dvc-repro-{first}.log").read_text()
     assert "Running stage 'corpus'" in log and "Running stage 'stats'" in log
     assert "didn't change, skipping" in (project / "logs" / f"dvc-repro-{second}.log").read_text()
 
-    warehouse = project / "storage" / "warehouse"
     assert sorted(p.name for p in warehouse.iterdir()) == sorted([f"run_id={first}", f"run_id={second}"])
     run = pq.read_table(warehouse / f"run_id={first}" / "run.parquet").to_pylist()[0]
     sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True).stdout.strip()

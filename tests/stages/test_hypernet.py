@@ -81,8 +81,9 @@ def test_saved_network_is_the_weight_average(reference):
 def test_resume_after_kill_is_exact(reference, tiny_models, corpus_file, tokenizers_dir, tmp_path):
     params = json.loads(json.dumps(PARAMS))
     params["hypernet"]["eval_tokenizers"] = [str(tokenizers_dir / "de-bpe-400")]
-    killed = run_stage(tmp_path, tiny_models["llama-tied"], corpus_file, params,
-                       script=["tests/hypernet_kill.py", "3"], check=False)
+    # the 3rd lm step is step 3 (step 0 is an identity step)
+    kill = ["tests/kill_at.py", "tokshift.hypernet.loop:Trainer.lm_step", "3", "stages/hypernet.py"]
+    killed = run_stage(tmp_path, tiny_models["llama-tied"], corpus_file, params, script=kill, check=False)
     assert killed.returncode == -9 and not (tmp_path / "out").exists()
     assert sorted(p.name for p in next((tmp_path / "ckpt").iterdir()).iterdir()) == ["step-000002"]
     spent = json.loads((next((tmp_path / "ckpt").iterdir()) / "step-000002" / "state.json").read_text())["seconds"]

@@ -1,7 +1,9 @@
 """Write outputs so that an interrupted run never leaves a half-written file or folder in place.
 
 Work happens in a temporary sibling (same filesystem, so the final `rename` is atomic); only a
-completed write replaces the previous output. Not covered: crash-safety of the filesystem itself.
+completed write replaces the previous output. A temp sibling carries its writer's pid, so one left by a
+killed run (SIGKILL skips every cleanup) is removed by the next write of the same output.
+Not covered: crash-safety of the filesystem itself.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ def atomic_dir(final: str | Path) -> Iterator[Path]:
     """Yield an empty temp folder; on success it replaces `final`, on error it is removed."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    sweep(final)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-{os.getpid()}-", dir=final.parent))
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; outputs get the usual permissions
     try:
         yield tmp
@@ -44,7 +47,8 @@ def atomic_file(final: str | Path) -> Iterator[Path]:
     """Yield a temp path next to `final`; on success it is renamed onto `final`."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{final.name}.tmp-", dir=final.parent)
+    sweep(final)
+    fd, name = tempfile.mkstemp(prefix=f".{final.name}.tmp-{os.getpid()}-", dir=final.parent)
     os.close(fd)
     tmp = Path(name)
     os.chmod(tmp, 0o666 & ~_umask())
@@ -54,6 +58,33 @@ def atomic_file(final: str | Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
         raise
     os.replace(tmp, final)
+
+
+def sweep(final: Path) -> list[Path]:
+    """Remove temp siblings of `final` (`.<name>.tmp-<pid>-*`, `.<name>.old-<pid>`) whose writer is dead."""
+    removed = []
+    for path in final.parent.glob(f".{glob_escape(final.name)}.*-*"):
+        kind, _, rest = path.name[len(final.name) + 2:].partition("-")
+        pid = rest.split("-")[0]
+        if kind not in ("tmp", "old") or not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
 
 
 def _umask() -> int:

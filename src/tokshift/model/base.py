@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError, safe_open
 from transformers import (
     AutoConfig,
     AutoModelForCausalLM,
@@ -122,10 +123,25 @@ def load_model(name_or_path: str, trust_remote_code: bool = False,
         model = auto.from_pretrained(name_or_path, config=config, dtype=torch.float32,
                                      trust_remote_code=trust_remote_code)
         tokenizer = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
+    except SafetensorError as err:
+        raise ModelLoadError(f"{unreadable_weights(path) or name_or_path}: not a readable safetensors file ({err}); "
+                             f"the model folder is damaged: rebuild it (`dvc repro base_model`) or copy it again"
+                             ) from None
     except (OSError, ValueError) as err:
         raise ModelLoadError(f"{name_or_path}: cannot load the model ({str(err)[:300]}); check the folder is "
                              f"complete or the hub id is right (hub ids need network)") from None
     return model.to(device).eval(), tokenizer
+
+
+def unreadable_weights(folder: Path) -> Path | None:
+    """The first *.safetensors file in `folder` whose header does not read (to name it in an error)."""
+    for weights in sorted(folder.glob("*.safetensors")):
+        try:
+            with safe_open(str(weights), framework="pt"):
+                pass
+        except (SafetensorError, OSError):
+            return weights
+    return None
 
 
 def greedy_continuation(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompt: str,
