@@ -129,7 +129,7 @@ def run_evaluate(args: argparse.Namespace) -> None:
         if not text.strip():
             raise InputError(f"{path}: the file is empty; give a text file with content to score")
         texts[path] = text
-    cfg = ScoreConfig(window=args.window, stride=args.stride, batch_tokens=max(4096, args.window))
+    cfg = ScoreConfig(window=args.window, stride=args.stride)
     device, rows = resolve_device(args.device, "--device"), []
     for model_dir in args.model:
         model, tokenizer = load_model(model_dir, device=device)

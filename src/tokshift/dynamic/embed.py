@@ -11,6 +11,7 @@ goes through any head, e.g. sequence classification or fill-mask (encoders).
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -92,13 +93,19 @@ def continuation_bits(model: PreTrainedModel, embedder: DynamicEmbedder, prefixe
             continue
         tokens = [(start_id,), *prefix, *[(t,) for t in cont]]
         embeds = embedder.rows(tokens)[None]
-        logits = model(inputs_embeds=embeds, attention_mask=torch.ones(embeds.shape[:2], dtype=torch.long,
-                                                                        device=embeds.device)).logits[0]
-        first = len(tokens) - len(cont)  # position of the first continuation token
+        mask = torch.ones(embeds.shape[:2], dtype=torch.long, device=embeds.device)
+        # only the positions that predict the continuation need the output layer (over the whole vocabulary)
+        keep = {"logits_to_keep": len(cont) + 1} if takes_logits_to_keep(model) else {}
+        logits = model(inputs_embeds=embeds, attention_mask=mask, **keep).logits[0]
         target = torch.tensor(cont, device=logits.device)
-        nll = F.cross_entropy(logits[first - 1:-1].float(), target, reduction="sum").item()
+        nll = F.cross_entropy(logits[-len(cont) - 1:-1].float(), target, reduction="sum").item()
         bits.append(nll / math.log(2))
     return bits
+
+
+def takes_logits_to_keep(model: PreTrainedModel) -> bool:
+    """Whether the model's forward can skip the output layer at positions no loss needs (most causal LMs)."""
+    return "logits_to_keep" in inspect.signature(model.forward).parameters
 
 
 def template_specials(base: Tokenizer) -> tuple[list[int], list[int]]:

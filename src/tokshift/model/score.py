@@ -28,13 +28,15 @@ class ScoreConfig:
     """Tokens per forward pass (context + scored)."""
     stride: int = 384
     """New tokens scored per window; window - stride tokens of overlap give later windows context."""
-    batch_tokens: int = 4096
-    """Padded tokens per batch (batch size = batch_tokens // window)."""
+    batch_tokens: int = 0
+    """Padded tokens per batch (batch size = batch_tokens // window). 0 = auto: one window per pass on the CPU,
+    where the model is compute-bound and batching only adds padding (docs/benchmarks.md), 8 windows on a GPU."""
 
     def __post_init__(self) -> None:
         check(self.window >= 2, "window", f"must be >= 2, got {self.window}")
         check(0 < self.stride <= self.window - 1, "stride", f"must be in [1, window - 1], got {self.stride}")
-        check(self.batch_tokens >= self.window, "batch_tokens", f"must be >= window, got {self.batch_tokens}")
+        check(self.batch_tokens == 0 or self.batch_tokens >= self.window, "batch_tokens",
+              f"must be 0 (auto) or >= window, got {self.batch_tokens}")
 
 
 @dataclass
@@ -86,7 +88,8 @@ def score_texts(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, text
     start = bos_id(tokenizer)
     docs = [[start, *tokenizer(t, add_special_tokens=False)["input_ids"]] for t in texts]
     wins = sorted((w for ids in docs for w in windows(ids, cfg.window, cfg.stride)), key=lambda w: len(w[0]))
-    per_batch = max(1, cfg.batch_tokens // cfg.window)
+    per_batch = max(1, cfg.batch_tokens // cfg.window) if cfg.batch_tokens else (
+        1 if model.device.type == "cpu" else 8)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else start
     total = 0.0
     model.eval()
