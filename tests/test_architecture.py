@@ -19,6 +19,7 @@ LAYERS = [
     {"dynamic"},
     {"large_vocab"},
     {"evaluation"},
+    {"adapt"},
     {"presets", "plots", "stage"},
     {"__init__", "cli"},
 ]

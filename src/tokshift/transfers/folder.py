@@ -1,8 +1,10 @@
 """The transfer folder: a target tokenizer plus the embeddings one method predicted for it.
 
 Layout: the tokenizer files (`save_pretrained`), `embeddings.safetensors` (`input`, plus `output`
-for untied models and `bias` for an LM-head bias) and `transfer.json` (base model, method, target
-tokenizer, languages, seed, special-token map, method facts). `write_transfer` writes it atomically;
+for untied models and `bias` for an LM-head bias), `transfer.json` (base model, method, target
+tokenizer, languages, seed, special-token map, method facts) and, when training after the transfer
+changed more than the embeddings (adapt with LoRA or all weights), `weights.safetensors`: those
+parameters of the base model by their state-dict names. `write_transfer` writes it atomically;
 `apply_transfer` swaps it into a loaded base model, so one base serves every transfer.
 Leaves out: the full model folder (export.py).
 """
@@ -19,15 +21,17 @@ from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 from tokshift.core.atomic import atomic_dir
 from tokshift.core.errors import MissingFileError
 from tokshift.core.tensors import load_tensors
-from tokshift.model.embeddings import set_embeddings
+from tokshift.model.embeddings import EmbeddingShapeError, set_embeddings
 
 
 def write_transfer(out_dir: str | Path, tokenizer: PreTrainedTokenizerBase, mats: dict[str, torch.Tensor],
-                   meta: dict) -> Path:
+                   meta: dict, weights: dict[str, torch.Tensor] | None = None) -> Path:
     """Write a transfer folder atomically (a killed run leaves the previous one untouched)."""
     with atomic_dir(out_dir) as tmp:
         tokenizer.save_pretrained(tmp)
         save_file(mats, str(tmp / "embeddings.safetensors"))
+        if weights:
+            save_file({k: v.detach().cpu().contiguous() for k, v in weights.items()}, str(tmp / "weights.safetensors"))
         (tmp / "transfer.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return Path(out_dir)
 
@@ -49,4 +53,15 @@ def apply_transfer(model: PreTrainedModel, transfer_dir: str | Path) -> PreTrain
     _, mats = read_transfer(transfer_dir)
     tokenizer = AutoTokenizer.from_pretrained(transfer_dir)
     set_embeddings(model, mats, tokenizer, str(transfer_dir))
+    weights_file = transfer_dir / "weights.safetensors"
+    if weights_file.exists():
+        weights = load_tensors(weights_file, "redo the adaptation (`dvc repro adapt` or `tokshift adapt`)")
+        params = dict(model.named_parameters())
+        unknown = sorted(set(weights) - set(params))
+        if unknown:
+            raise EmbeddingShapeError(f"{weights_file}: parameters {unknown[:3]} are not in this model: made for "
+                                      f"another base model")
+        with torch.no_grad():
+            for name, value in weights.items():
+                params[name].copy_(value)
     return tokenizer

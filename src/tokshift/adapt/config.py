@@ -1,0 +1,62 @@
+"""What adapting a transfer trains, on how much text, and how (params.yaml: adapt)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tokshift.core.device import DEVICES, is_device_name
+from tokshift.core.params import check
+
+TRAINS = ("embeddings", "lora", "all")
+LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+@dataclass
+class AdaptConfig:
+    steps: int = 100
+    """Optimizer steps of continued training."""
+    batch_size: int = 8
+    """Sequences per step."""
+    seq_len: int = 128
+    """Tokens per sequence (the target tokenizer's), documents joined with the BOS/EOS token."""
+    train: str = "embeddings"
+    """What trains: embeddings (input, output and LM-head bias), lora (embeddings plus LoRA adapters, merged into
+    the weights when saved) or all (every weight)."""
+    lr: float = 1e-3
+    """Peak learning rate (cosine decay after warm-up)."""
+    body_lr: float = 1e-4
+    """Learning rate of LoRA adapters or of the transformer weights (train: lora / all)."""
+    warmup_steps: int = 10
+    """Linear warm-up steps."""
+    weight_decay: float = 0.0
+    """AdamW weight decay."""
+    lora_rank: int = 8
+    """LoRA rank (train: lora)."""
+    lora_alpha: int = 16
+    """LoRA scaling numerator (train: lora)."""
+    lora_targets: list[str] = field(default_factory=lambda: list(LORA_TARGETS))
+    """Module names LoRA adapts (train: lora); every one must exist in the model."""
+    max_train_bytes: int = 3_000_000
+    """Train-split bytes of the tokenizer's languages read (documents in id order)."""
+    eval_every: int = 25
+    """Steps between valid bits-per-byte evaluations (also at step 0 and at the end)."""
+    eval_max_bytes: int = 3000
+    """Valid-split bytes per language scored at each evaluation."""
+    checkpoint_every: int = 25
+    """Steps between checkpoints (a killed run resumes from the last one)."""
+    seed: int = 0
+    """Seed of the batch order and of the LoRA initialisation."""
+    device: str = "auto"
+    """Where training runs: auto (CUDA when torch sees a GPU, else CPU), cpu, cuda or cuda:N."""
+    bf16: bool = True
+    """bf16 autocast on CUDA (CPU runs in float32)."""
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "eval_every", "eval_max_bytes", "checkpoint_every", "max_train_bytes"):
+            check(getattr(self, name) > 0, name, f"must be > 0, got {getattr(self, name)}")
+        check(self.seq_len >= 2, "seq_len", f"must be >= 2, got {self.seq_len}")
+        check(self.train in TRAINS, "train", f"must be one of {list(TRAINS)}, got '{self.train}'")
+        check(self.lr > 0 and self.body_lr > 0, "lr", f"lr and body_lr must be > 0, got {self.lr}, {self.body_lr}")
+        check(self.lora_rank > 0, "lora_rank", f"must be > 0, got {self.lora_rank}")
+        check(bool(self.lora_targets), "lora_targets", "must name at least one module")
+        check(is_device_name(self.device), "device", f"must be {DEVICES}, got '{self.device}'")

@@ -1,0 +1,211 @@
+"""Continue training a transferred model on its own tokenizer (n-shot adaptation), resumably.
+
+The base model gets the transfer folder's embeddings (apply_transfer), then trains with the causal LM
+loss on the train split of the tokenizer's languages: the embeddings only, the embeddings plus LoRA
+adapters (peft; merged into the weights when saved), or every weight (AdaptConfig.train). Checkpoints
+(trainable weights, optimizer, scheduler, curve) are written atomically every `checkpoint_every`
+steps under a folder keyed by the config and the transfer, so a killed run resumes exactly and a
+changed config starts fresh. The result is a transfer folder (method `<init>+adapt`) that evaluate,
+export and the model card read like any other. Leaves out: masked LMs, multi-process training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+from tqdm import tqdm
+from transformers import get_cosine_schedule_with_warmup
+
+from tokshift.adapt.config import AdaptConfig
+from tokshift.adapt.data import Batches, token_chunks
+from tokshift.core.atomic import atomic_dir
+from tokshift.core.device import autocast, resolve_device
+from tokshift.core.errors import InputError
+from tokshift.core.tensors import load_tensors
+from tokshift.data.corpus import capped_texts, split_texts
+from tokshift.model.base import is_masked_lm, load_model
+from tokshift.model.embeddings import embedding_matrices
+from tokshift.model.score import ScoreConfig, score_texts
+from tokshift.transfers.folder import apply_transfer, read_transfer, write_transfer
+
+log = logging.getLogger(__name__)
+
+
+def lora_model(model, cfg: AdaptConfig):
+    """`model` with LoRA adapters on cfg.lora_targets (every one must exist); embeddings stay trainable."""
+    from peft import LoraConfig, get_peft_model
+
+    present = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    missing = [t for t in cfg.lora_targets if t not in present]
+    if missing:
+        raise InputError(f"adapt.lora_targets: {missing} are not modules of {type(model).__name__} (it has e.g. "
+                         f"{sorted(n for n in present if 'proj' in n or 'dense' in n)[:8]})")
+    torch.manual_seed(cfg.seed)  # the adapters' initialisation
+    return get_peft_model(model, LoraConfig(r=cfg.lora_rank, lora_alpha=cfg.lora_alpha, lora_dropout=0.0,
+                                            target_modules=list(cfg.lora_targets)))
+
+
+def embedding_ids(model) -> set[int]:
+    """ids of the input-embedding, output-embedding and LM-head bias parameters (tied ones once)."""
+    head = model.get_output_embeddings()
+    found = [model.get_input_embeddings().weight, getattr(head, "weight", None), getattr(head, "bias", None)]
+    return {id(p) for p in found if p is not None}
+
+
+def parameter_groups(model, cfg: AdaptConfig) -> list[dict]:
+    """Optimizer groups: the embeddings at cfg.lr, adapters or transformer weights at cfg.body_lr."""
+    embed = embedding_ids(model)
+    for name, param in model.named_parameters():
+        param.requires_grad_(id(param) in embed or cfg.train == "all" or (cfg.train == "lora" and "lora_" in name))
+    trained = [p for p in model.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in trained if id(p) in embed], "lr": cfg.lr},
+              {"params": [p for p in trained if id(p) not in embed], "lr": cfg.body_lr}]
+    return [g for g in groups if g["params"]]
+
+
+def checkpoint_key(cfg: AdaptConfig, transfer_dir: Path) -> str:
+    key = hashlib.sha256(json.dumps(asdict(cfg), sort_keys=True).encode())
+    key.update((transfer_dir / "embeddings.safetensors").read_bytes())
+    return key.hexdigest()[:16]
+
+
+class Adaptation:
+    """One adaptation run: model with the transfer applied, data, optimizer, curve, checkpoints."""
+
+    def __init__(self, cfg: AdaptConfig, transfer_dir: Path, corpus: Path, base_model: str | None = None):
+        self.cfg, self.transfer_dir = cfg, Path(transfer_dir)
+        self.meta, _ = read_transfer(self.transfer_dir)
+        self.device = resolve_device(cfg.device, "adapt.device")
+        model, _ = load_model(str(base_model or self.meta["base_model"]), device=self.device)
+        if is_masked_lm(model.config):
+            raise InputError(f"{self.transfer_dir}: adapt trains causal LMs; {type(model).__name__} is a masked LM")
+        self.tokenizer = apply_transfer(model, self.transfer_dir)
+        langs = self.meta.get("languages") or []
+        where = f"{self.transfer_dir}/transfer.json: languages {langs}"
+        train = [t for lang in langs for t in split_texts(corpus, "train", lang, "languages")]
+        self.chunks = token_chunks(capped_texts(train, cfg.max_train_bytes), self.tokenizer, cfg.seq_len, where)
+        self.valid = {lang: capped_texts(split_texts(corpus, "valid", lang, "languages"), cfg.eval_max_bytes)
+                      for lang in langs}
+        self.model = lora_model(model, cfg) if cfg.train == "lora" else model
+        self.opt = torch.optim.AdamW(parameter_groups(self.model, cfg), weight_decay=cfg.weight_decay)
+        self.sched = get_cosine_schedule_with_warmup(self.opt, cfg.warmup_steps, cfg.steps)
+        self.batches = Batches(len(self.chunks), cfg.batch_size, cfg.seed)
+        self.step, self.rows, self.curve, self.earlier_seconds = 0, [], [], 0.0
+        self.run_start = time.time()
+
+    @property
+    def seconds(self) -> float:
+        return round(self.earlier_seconds + time.time() - self.run_start, 1)
+
+    def trainable(self) -> dict[str, torch.Tensor]:
+        return {n: p.detach() for n, p in self.model.named_parameters() if p.requires_grad}
+
+    # --- checkpoints ---------------------------------------------------------------------------------
+    def save_checkpoint(self, root: Path) -> None:
+        with atomic_dir(root / f"step-{self.step:06d}") as tmp:
+            save_file({k: v.cpu().contiguous() for k, v in self.trainable().items()},
+                      str(tmp / "trainable.safetensors"))
+            torch.save({"optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict()}, tmp / "optim.pt")
+            state = {"step": self.step, "rows": self.rows, "curve": self.curve, "seconds": self.seconds,
+                     "config": asdict(self.cfg)}
+            (tmp / "state.json").write_text(json.dumps(state) + "\n", encoding="utf-8")
+        for old in sorted(root.glob("step-*"))[:-2]:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def load_checkpoint(self, folder: Path) -> None:
+        state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+        saved = load_tensors(folder / "trainable.safetensors", "delete the checkpoint folder to start afresh",
+                             str(self.device))
+        params = dict(self.model.named_parameters())
+        with torch.no_grad():
+            for name, value in saved.items():
+                params[name].copy_(value)
+        optim = torch.load(folder / "optim.pt", weights_only=True, map_location=self.device)
+        self.opt.load_state_dict(optim["optimizer"])
+        self.sched.load_state_dict(optim["scheduler"])
+        self.step, self.rows, self.curve = state["step"], state["rows"], state["curve"]
+        self.earlier_seconds = state["seconds"]
+        log.info("adapt: resumed from %s (step %d)", folder, self.step)
+
+    # --- training ------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self) -> None:
+        self.model.eval()
+        bits = n_bytes = 0.0
+        row = {"step": self.step, "tokens": self.step * self.cfg.batch_size * self.cfg.seq_len,
+               "seconds": self.seconds}
+        for lang, texts in self.valid.items():
+            with autocast(self.device, self.cfg.bf16):
+                score = score_texts(self.model, self.tokenizer, texts, ScoreConfig(), desc=f"valid {lang}")
+            row[lang] = round(score.bpb, 5)
+            bits, n_bytes = bits + score.nll_bits, n_bytes + score.n_bytes
+        row["bpb"] = round(bits / max(n_bytes, 1), 5)
+        self.curve.append(row)
+        self.model.train()
+
+    def train_step(self) -> float:
+        ids = self.chunks[self.batches.rows(self.step)].to(self.device)
+        with autocast(self.device, self.cfg.bf16):
+            loss = self.model(input_ids=ids, labels=ids).loss
+        loss.backward()
+        self.opt.step()
+        self.sched.step()
+        self.opt.zero_grad(set_to_none=True)
+        return float(loss.detach())
+
+    def run(self, checkpoints: Path) -> None:
+        root = checkpoints / checkpoint_key(self.cfg, self.transfer_dir)
+        found = sorted(root.glob("step-*"))
+        if found:
+            self.load_checkpoint(found[-1])
+        if not self.curve:
+            self.evaluate()
+        self.model.train()
+        bar = tqdm(total=self.cfg.steps, initial=self.step, desc="adapt", unit="step", disable=None)
+        while self.step < self.cfg.steps:
+            start = time.time()
+            loss = self.train_step()
+            self.step += 1
+            tokens = self.cfg.batch_size * self.cfg.seq_len
+            self.rows.append({"step": self.step, "loss": round(loss, 5), "tokens_per_second":
+                              round(tokens / max(time.time() - start, 1e-9), 1)})
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.3f}", tok_s=self.rows[-1]["tokens_per_second"])
+            if self.step % self.cfg.eval_every == 0 or self.step == self.cfg.steps:
+                self.evaluate()
+            if self.step % self.cfg.checkpoint_every == 0 or self.step == self.cfg.steps:
+                self.save_checkpoint(root)
+        bar.close()
+
+    def result(self) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], dict]:
+        """(embedding matrices, changed transformer weights, transfer.json) of the adapted model."""
+        model = self.model.merge_and_unload() if self.cfg.train == "lora" else self.model
+        embed = embedding_ids(model)
+        weights = {} if self.cfg.train == "embeddings" else {
+            n: p.detach() for n, p in model.named_parameters() if id(p) not in embed
+            and (self.cfg.train == "all" or n.rsplit(".", 2)[-2] in self.cfg.lora_targets)}
+        init = self.meta["method"]
+        meta = {**self.meta, "method": f"{init}+adapt", "adapt": {
+            "init": init, "init_transfer": str(self.transfer_dir), "steps": self.step, "train": self.cfg.train,
+            "tokens": self.step * self.cfg.batch_size * self.cfg.seq_len, "seconds": self.seconds,
+            "valid_bpb": self.curve[-1]["bpb"]}}
+        mats = {k: v.detach().cpu().contiguous().float() for k, v in embedding_matrices(model).items()}
+        return mats, weights, meta
+
+
+def adapt_transfer(transfer_dir: str | Path, corpus: str | Path, out_dir: str | Path, checkpoints: str | Path,
+                   cfg: AdaptConfig, base_model: str | None = None) -> Adaptation:
+    """Adapt the transfer in `transfer_dir` and write the result as a transfer folder at `out_dir`."""
+    run = Adaptation(cfg, Path(transfer_dir), Path(corpus), base_model)
+    run.run(Path(checkpoints))
+    mats, weights, meta = run.result()
+    write_transfer(out_dir, run.tokenizer, mats, meta, weights)
+    return run
