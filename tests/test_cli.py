@@ -139,3 +139,19 @@ def test_corrupt_inputs_are_one_line_naming_the_file(ja_transfers, tiny_models, 
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{garbage / 'tokenizer.json'}: corrupt tokenizer file" in err
     assert not (tmp_path / "m").exists() and not (tmp_path / "t").exists()
+
+
+def test_cli_adapt_exports_and_bad_steps_are_one_line(ja_transfers, corpus_file, tmp_path, capsys):
+    args = ["adapt", "--transfer", str(ja_transfers / "fvt"), "--corpus", str(corpus_file), "--out",
+            str(tmp_path / "a"), "--checkpoints", str(tmp_path / "ckpt")]
+    assert cli_main([*args, "--steps", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--steps must be > 0, got 0" in err and not (tmp_path / "a").exists()
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"adapt": {"batch_size": 2, "seq_len": 16, "eval_every": 2,
+                                                "eval_max_bytes": 300, "max_train_bytes": 20000}}))
+    assert cli_main([*args, "--steps", "2", "--params", str(params), "--export", str(tmp_path / "m")]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["steps"] == 2 and out["valid_bpb"] < out["valid_bpb_start"]
+    assert AutoModelForCausalLM.from_pretrained(tmp_path / "m").config.vocab_size == len(
+        AutoTokenizer.from_pretrained(tmp_path / "m"))

@@ -1,4 +1,4 @@
-"""The `tokshift` command line: `sql`, `transfer`, `export`, `evaluate`, `generate`, `preset`.
+"""The `tokshift` command line: `sql`, `transfer`, `export`, `evaluate`, `generate`, `adapt`, `preset`.
 
 Pipeline stages run through `dvc repro` (see `stages/`); this entry point holds the commands a
 user types on their outputs or any model, and `preset` runs the pipeline as a DVC experiment.
@@ -69,6 +69,17 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--window", type=int, default=512)
     v.add_argument("--stride", type=int, default=384)
     v.add_argument("--device", default="auto", help="where the model runs: " + DEVICE_HELP + "; bf16 autocast on CUDA")
+    a = sub.add_parser("adapt", help="continue training a transfer on its own tokenizer (n-shot adaptation)")
+    a.add_argument("--transfer", required=True, help="transfer folder to start from")
+    a.add_argument("--steps", type=int, required=True, help="optimizer steps")
+    a.add_argument("--out", required=True, help="adapted transfer folder to write")
+    a.add_argument("--corpus", default="storage/corpus/corpus.parquet", help="corpus whose train split of the "
+                                                                           "tokenizer's languages is trained on")
+    a.add_argument("--train", default="embeddings", help="embeddings, lora or all")
+    a.add_argument("--checkpoints", default="storage/checkpoints/adapt", help="resumable checkpoints")
+    a.add_argument("--params", default=None, help="params file whose adapt section sets the rest (default: defaults)")
+    a.add_argument("--device", default="auto", help="where training runs: " + DEVICE_HELP)
+    a.add_argument("--export", default=None, help="also write a full model folder here")
     r = sub.add_parser("preset", help="run the pipeline as a DVC experiment with a preset (presets/<name>.yaml)")
     r.add_argument("name", help="preset name (e.g. gpu, vocab-1m) or a YAML file")
     r.add_argument("--params", default="params.yaml", help="params file the preset changes")
@@ -98,6 +109,25 @@ def run_transfer(args: argparse.Namespace) -> None:
         texts = focus_texts(args.corpus, args.tokenizer)
     print(json.dumps(transfer(args.model, args.tokenizer, args.method, args.out, seed=args.seed, train_texts=texts,
                               hypernet_dir=args.hypernet, device=args.device)))
+    if args.export:
+        export(args.out, args.export)
+
+
+def run_adapt(args: argparse.Namespace) -> None:
+    from tokshift.adapt.config import AdaptConfig
+    from tokshift.adapt.train import adapt_transfer
+    from tokshift.core.params import ParamsError, from_dict, load_section
+    from tokshift.transfers.export import export
+
+    cfg = load_section(args.params, "adapt", AdaptConfig) if args.params else AdaptConfig()
+    try:
+        cfg = from_dict(AdaptConfig, {**vars(cfg), "steps": args.steps, "train": args.train,
+                                      "device": args.device}, "adapt")
+    except ParamsError as err:  # the flags' names, not the params keys
+        raise ParamsError(str(err).replace("adapt.", "--", 1)) from None
+    run = adapt_transfer(args.transfer, args.corpus, args.out, args.checkpoints, cfg)
+    print(json.dumps({"steps": run.step, "valid_bpb_start": run.curve[0]["bpb"], "valid_bpb": run.curve[-1]["bpb"],
+                      "original_valid_bpb": run.original_bpb, "out": args.out}))
     if args.export:
         export(args.out, args.export)
 
@@ -189,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         commands = {"sql": run_sql, "transfer": run_transfer, "export": run_export, "evaluate": run_evaluate,
-                    "generate": run_generate, "preset": run_preset}
+                    "generate": run_generate, "preset": run_preset, "adapt": run_adapt}
         code = commands[args.command](args)
     except USER_ERRORS as err:
         print(f"tokshift {args.command}: {err}", file=sys.stderr)

@@ -56,6 +56,7 @@ def _value(value: Any) -> str:
 
 def section_configs() -> dict[str, type]:
     """params.yaml section -> the dataclass its stage reads (`tokenizers` maps names to TokenizerConfig)."""
+    from tokshift.adapt.config import AdaptConfig
     from tokshift.data.corpus import CorpusConfig
     from tokshift.dynamic.evaluate import DynamicEvalConfig
     from tokshift.evaluation.evaluate import EvaluateConfig
@@ -67,7 +68,7 @@ def section_configs() -> dict[str, type]:
 
     return {"corpus": CorpusConfig, "stats": StatsConfig, "base_model": BaseModelConfig, "transfer": TransferConfig,
             "hypernet": TrainConfig, "evaluate": EvaluateConfig, "dynamic_eval": DynamicEvalConfig,
-            "vocab_index": VocabIndexConfig}
+            "vocab_index": VocabIndexConfig, "adapt": AdaptConfig}
 
 
 def overrides(preset: str | Path, params: str | Path = "params.yaml") -> list[str]:

@@ -41,6 +41,9 @@ def tiny_params(base_model: Path) -> dict:
                          "min_prefix_tokens": 8, "budgets": [0, 5]},
         "vocab_index": {"size": 460, "langs": ["de", "ja"], "max_bytes_per_lang": 20000, "shard_size": 32,
                         "index": {"kind": "Flat"}, "queries": 20, "eval_langs": ["de"], "eval_max_bytes": 500},
+        "adapt": {"tokenizers": ["de-bpe-300"], "inits": ["fvt", "hypernet"], "steps": 4, "batch_size": 2,
+                  "seq_len": 16, "warmup_steps": 1, "eval_every": 2, "checkpoint_every": 2, "eval_max_bytes": 300,
+                  "max_train_bytes": 20000},
         "evaluate": {"langs": ["de"], "max_bytes_per_lang": 2000,
                      "score": {"window": 64, "stride": 48, "batch_tokens": 512}},
     }
@@ -126,7 +129,11 @@ def test_flow_runs_pipeline_and_publishes(project):
     assert per_run == {first: 3, second: 3}  # two targets + the original
 
     evaluated = json.loads((project / "metrics" / "evaluate.json").read_text())
-    assert set(evaluated) == {"original/original", "de-bpe-300/fvt", "de-bpe-300/mean", "de-bpe-300/hypernet"}
+    assert set(evaluated) == {"original/original", "de-bpe-300/fvt", "de-bpe-300/mean", "de-bpe-300/hypernet",
+                              "de-bpe-300/fvt+adapt", "de-bpe-300/hypernet+adapt"}
+    assert "Running stage 'adapt@de-bpe-300-fvt'" in log and "Running stage 'adapt@de-bpe-300-hypernet'" in log
+    adapted = json.loads((project / "metrics" / "adapt" / "de-bpe-300-fvt.json").read_text())
+    assert adapted["steps"] == 4 and adapted["valid_bpb"] < adapted["valid_bpb_start"]
     assert "Running stage 'hypernet'" in log and "Running stage 'transfer_hypernet@de-bpe-300'" in log
     assert all(v["de"]["bpb"] > 0 for v in evaluated.values())
     dynamic = json.loads((project / "metrics" / "dynamic_eval.json").read_text())

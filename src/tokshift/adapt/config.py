@@ -13,6 +13,10 @@ LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", 
 
 @dataclass
 class AdaptConfig:
+    tokenizers: list[str] = field(default_factory=lambda: ["de-bpe-16k"])
+    """Target tokenizers (names under storage/tokenizers) whose transfers are adapted: adapt@<tokenizer>-<init>."""
+    inits: list[str] = field(default_factory=lambda: ["fvt", "hypernet"])
+    """Transfer methods adapted from (storage/transfer/<tokenizer>/<init>), each for the same steps."""
     steps: int = 100
     """Optimizer steps of continued training."""
     batch_size: int = 8
@@ -38,7 +42,7 @@ class AdaptConfig:
     """Module names LoRA adapts (train: lora); every one must exist in the model."""
     max_train_bytes: int = 3_000_000
     """Train-split bytes of the tokenizer's languages read (documents in id order)."""
-    eval_every: int = 25
+    eval_every: int = 20
     """Steps between valid bits-per-byte evaluations (also at step 0 and at the end)."""
     eval_max_bytes: int = 3000
     """Valid-split bytes per language scored at each evaluation."""
@@ -60,3 +64,4 @@ class AdaptConfig:
         check(self.lora_rank > 0, "lora_rank", f"must be > 0, got {self.lora_rank}")
         check(bool(self.lora_targets), "lora_targets", "must name at least one module")
         check(is_device_name(self.device), "device", f"must be {DEVICES}, got '{self.device}'")
+        check(bool(self.tokenizers) and bool(self.inits), "inits", "tokenizers and inits must name at least one")

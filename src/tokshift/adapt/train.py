@@ -84,16 +84,17 @@ class Adaptation:
         self.cfg, self.transfer_dir = cfg, Path(transfer_dir)
         self.meta, _ = read_transfer(self.transfer_dir)
         self.device = resolve_device(cfg.device, "adapt.device")
-        model, _ = load_model(str(base_model or self.meta["base_model"]), device=self.device)
+        model, base_tok = load_model(str(base_model or self.meta["base_model"]), device=self.device)
         if is_masked_lm(model.config):
             raise InputError(f"{self.transfer_dir}: adapt trains causal LMs; {type(model).__name__} is a masked LM")
-        self.tokenizer = apply_transfer(model, self.transfer_dir)
         langs = self.meta.get("languages") or []
         where = f"{self.transfer_dir}/transfer.json: languages {langs}"
-        train = [t for lang in langs for t in split_texts(corpus, "train", lang, "languages")]
-        self.chunks = token_chunks(capped_texts(train, cfg.max_train_bytes), self.tokenizer, cfg.seq_len, where)
         self.valid = {lang: capped_texts(split_texts(corpus, "valid", lang, "languages"), cfg.eval_max_bytes)
                       for lang in langs}
+        self.original_bpb = self.valid_bpb(model, base_tok)["bpb"]  # the level to reach: the original tokenizer
+        self.tokenizer = apply_transfer(model, self.transfer_dir)
+        train = [t for lang in langs for t in split_texts(corpus, "train", lang, "languages")]
+        self.chunks = token_chunks(capped_texts(train, cfg.max_train_bytes), self.tokenizer, cfg.seq_len, where)
         self.model = lora_model(model, cfg) if cfg.train == "lora" else model
         self.opt = torch.optim.AdamW(parameter_groups(self.model, cfg), weight_decay=cfg.weight_decay)
         self.sched = get_cosine_schedule_with_warmup(self.opt, cfg.warmup_steps, cfg.steps)
@@ -137,18 +138,20 @@ class Adaptation:
 
     # --- training ------------------------------------------------------------------------------------
     @torch.no_grad()
-    def evaluate(self) -> None:
-        self.model.eval()
-        bits = n_bytes = 0.0
-        row = {"step": self.step, "tokens": self.step * self.cfg.batch_size * self.cfg.seq_len,
-               "seconds": self.seconds}
+    def valid_bpb(self, model, tokenizer) -> dict[str, float]:
+        """Valid bits per byte per language and over all of them ('bpb')."""
+        model.eval()
+        row, bits, n_bytes = {}, 0.0, 0
         for lang, texts in self.valid.items():
             with autocast(self.device, self.cfg.bf16):
-                score = score_texts(self.model, self.tokenizer, texts, ScoreConfig(), desc=f"valid {lang}")
+                score = score_texts(model, tokenizer, texts, ScoreConfig(), desc=f"valid {lang}")
             row[lang] = round(score.bpb, 5)
             bits, n_bytes = bits + score.nll_bits, n_bytes + score.n_bytes
-        row["bpb"] = round(bits / max(n_bytes, 1), 5)
-        self.curve.append(row)
+        return {**row, "bpb": round(bits / max(n_bytes, 1), 5)}
+
+    def evaluate(self) -> None:
+        self.curve.append({"step": self.step, "tokens": self.step * self.cfg.batch_size * self.cfg.seq_len,
+                           "seconds": self.seconds, **self.valid_bpb(self.model, self.tokenizer)})
         self.model.train()
 
     def train_step(self) -> float:

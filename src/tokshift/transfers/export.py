@@ -22,6 +22,8 @@ def model_card(meta: dict, metrics: dict | None = None) -> str:
     header = {"base_model": meta["base_model"], "library_name": "transformers", "method": meta["method"],
               "target_tokenizer": meta["target_tokenizer"], "language": meta.get("languages", []),
               "tags": ["tokshift", "tokenizer-transfer"], "metrics": metrics or {}}
+    if "adapt" in meta:  # continued training: from which init, how long, what trained
+        header["adapt"] = {k: meta["adapt"][k] for k in ("init", "steps", "tokens", "train") if k in meta["adapt"]}
     body = (f"# {Path(meta['target_tokenizer']).name} ({meta['method']})\n\n"
             f"`{meta['base_model']}` moved onto the tokenizer `{meta['target_tokenizer']}` by tokshift with the "
             f"`{meta['method']}` embedding initialisation. Load it with "
