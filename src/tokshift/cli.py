@@ -136,9 +136,9 @@ def run_export(args: argparse.Namespace) -> None:
     import torch
 
     from tokshift.transfers.export import export
-    from tokshift.transfers.folder import read_transfer
+    from tokshift.transfers.folder import read_meta
 
-    meta, _ = read_transfer(Path(args.transfer_dir))
+    meta = read_meta(Path(args.transfer_dir))
     key = f"{Path(meta['target_tokenizer']).name}/{meta['method']}"
     metrics = json.loads(Path(args.metrics).read_text()).get(key) if Path(args.metrics).is_file() else None
     export(args.transfer_dir, args.out, args.model, torch.bfloat16 if args.bf16 else torch.float32, metrics)

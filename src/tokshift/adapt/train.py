@@ -32,7 +32,7 @@ from tokshift.core.errors import InputError
 from tokshift.core.tensors import load_tensors
 from tokshift.data.corpus import capped_texts, split_texts
 from tokshift.model.base import is_masked_lm, load_model
-from tokshift.model.embeddings import embedding_matrices
+from tokshift.model.embeddings import embedding_matrices, embedding_param_ids
 from tokshift.model.score import ScoreConfig, score_texts
 from tokshift.transfers.folder import apply_transfer, read_transfer, write_transfer
 
@@ -53,16 +53,9 @@ def lora_model(model, cfg: AdaptConfig):
                                             target_modules=list(cfg.lora_targets)))
 
 
-def embedding_ids(model) -> set[int]:
-    """ids of the input-embedding, output-embedding and LM-head bias parameters (tied ones once)."""
-    head = model.get_output_embeddings()
-    found = [model.get_input_embeddings().weight, getattr(head, "weight", None), getattr(head, "bias", None)]
-    return {id(p) for p in found if p is not None}
-
-
 def parameter_groups(model, cfg: AdaptConfig) -> list[dict]:
     """Optimizer groups: the embeddings at cfg.lr, adapters or transformer weights at cfg.body_lr."""
-    embed = embedding_ids(model)
+    embed = embedding_param_ids(model)
     for name, param in model.named_parameters():
         param.requires_grad_(id(param) in embed or cfg.train == "all" or (cfg.train == "lora" and "lora_" in name))
     trained = [p for p in model.parameters() if p.requires_grad]
@@ -82,7 +75,7 @@ class Adaptation:
 
     def __init__(self, cfg: AdaptConfig, transfer_dir: Path, corpus: Path, base_model: str | None = None):
         self.cfg, self.transfer_dir = cfg, Path(transfer_dir)
-        self.meta, _ = read_transfer(self.transfer_dir)
+        self.meta, _ = read_transfer(self.transfer_dir)  # first: a damaged folder is named before any work
         self.device = resolve_device(cfg.device, "adapt.device")
         model, base_tok = load_model(str(base_model or self.meta["base_model"]), device=self.device)
         if is_masked_lm(model.config):
@@ -191,7 +184,7 @@ class Adaptation:
     def result(self) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], dict]:
         """(embedding matrices, changed transformer weights, transfer.json) of the adapted model."""
         model = self.model.merge_and_unload() if self.cfg.train == "lora" else self.model
-        embed = embedding_ids(model)
+        embed = embedding_param_ids(model)
         weights = {} if self.cfg.train == "embeddings" else {
             n: p.detach() for n, p in model.named_parameters() if id(p) not in embed
             and (self.cfg.train == "all" or n.rsplit(".", 2)[-2] in self.cfg.lora_targets)}

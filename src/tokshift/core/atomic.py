@@ -8,6 +8,7 @@ Not covered: crash-safety of the filesystem itself.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -63,7 +64,7 @@ def atomic_file(final: str | Path) -> Iterator[Path]:
 def sweep(final: Path) -> list[Path]:
     """Remove temp siblings of `final` (`.<name>.tmp-<pid>-*`, `.<name>.old-<pid>`) whose writer is dead."""
     removed = []
-    for path in final.parent.glob(f".{glob_escape(final.name)}.*-*"):
+    for path in final.parent.glob(f".{glob.escape(final.name)}.*-*"):
         kind, _, rest = path.name[len(final.name) + 2:].partition("-")
         pid = rest.split("-")[0]
         if kind not in ("tmp", "old") or not pid.isdigit() or _alive(int(pid)):
@@ -71,10 +72,6 @@ def sweep(final: Path) -> list[Path]:
         shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
         removed.append(path)
     return removed
-
-
-def glob_escape(name: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
 def _alive(pid: int) -> bool:

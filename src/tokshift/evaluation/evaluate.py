@@ -15,7 +15,7 @@ from tokshift.core.params import check
 from tokshift.data.corpus import capped_texts, split_texts
 from tokshift.model.base import load_model
 from tokshift.model.score import ScoreConfig, score_texts
-from tokshift.transfers.folder import apply_transfer, read_transfer
+from tokshift.transfers.folder import apply_transfer, read_meta
 
 
 @dataclass
@@ -52,7 +52,7 @@ def evaluate_all(base_dir: Path, transfer_dirs: list[Path], corpus: Path, cfg: E
         if t_dir is None:
             name, method, langs = "original", "original", cfg.langs
         else:
-            meta, _ = read_transfer(t_dir)
+            meta = read_meta(t_dir)
             tok = apply_transfer(model, t_dir)
             name, method = Path(meta["target_tokenizer"]).name, meta["method"]
             langs = [lang for lang in meta.get("languages") or cfg.langs if lang in cfg.langs]

@@ -49,6 +49,14 @@ def param_names(model: PreTrainedModel) -> dict[str, str]:
     return names
 
 
+def embedding_param_ids(model: PreTrainedModel) -> set[int]:
+    """ids of the input-embedding, output-embedding and LM-head bias parameters (a tied matrix once): which
+    parameters are the embeddings, whatever names a wrapper (peft) gives them."""
+    head = model.get_output_embeddings()
+    found = [model.get_input_embeddings().weight, getattr(head, "weight", None), getattr(head, "bias", None)]
+    return {id(p) for p in found if p is not None}
+
+
 def embedding_params(model: PreTrainedModel, mats: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """{parameter name: matrix} to swap matrices into `model` with torch.func.functional_call."""
     names = param_names(model)

@@ -82,22 +82,20 @@ def text_columns(texts: pa.ChunkedArray) -> dict[str, pa.Array]:
     }
 
 
-def token_counts(tok: Tokenizer, texts: list[str], lang_of_doc: np.ndarray, n_langs: int, batch_size: int
+def token_counts(tok: Tokenizer, texts: list[str], batch_size: int
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-document n_tokens and n_unk, and [lang, token] matrices of counts and document counts."""
+    """Per-document n_tokens and n_unk, and per-token counts and document counts over all `texts`."""
     vocab_size = tok.get_vocab_size(with_added_tokens=True)
     ids, lengths = encode_ids(tok, texts, batch_size)
     doc_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
     unk = _unk_id(tok)
     n_unk = np.bincount(doc_of[ids == unk], minlength=len(texts)) if unk is not None else np.zeros(len(texts))
-    count = np.bincount(lang_of_doc[doc_of] * vocab_size + ids, minlength=n_langs * vocab_size)
+    count = np.bincount(ids, minlength=vocab_size)
     # One key per (document, token) pair: distinct keys -> in how many documents each token occurs.
     pairs = np.sort(doc_of * vocab_size + ids)
     pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
-    doc_count = np.bincount(lang_of_doc[pairs // vocab_size] * vocab_size + pairs % vocab_size,
-                            minlength=n_langs * vocab_size)
-    shape = (n_langs, vocab_size)
-    return lengths, n_unk.astype(np.int64), count.reshape(shape), doc_count.reshape(shape)
+    doc_count = np.bincount(pairs % vocab_size, minlength=vocab_size)
+    return lengths, n_unk.astype(np.int64), count, doc_count
 
 
 def _unk_id(tok: Tokenizer) -> int | None:
@@ -122,15 +120,14 @@ def lang_stats(corpus_file: str, splits: list[str], lang: str, name: str, folder
     corpus = read_corpus(corpus_file, split=list(splits), lang=lang, columns=["doc_id", "lang", "split", "text"])
     texts = corpus.column("text").to_pylist()
     tok = load_tokenizer(folder)
-    n_tokens, n_unk, count, doc_count = token_counts(tok, texts, np.zeros(len(texts), dtype=np.int64), 1,
-                                                     batch_size)
+    n_tokens, n_unk, count, doc_count = token_counts(tok, texts, batch_size)
     doc_stats = pa.table({"tokenizer": pa.repeat(name, len(texts)), "lang": corpus.column("lang"),
                           "split": corpus.column("split"), "doc_id": corpus.column("doc_id"),
                           **text_columns(corpus.column("text")), "n_tokens": n_tokens, "n_unk": n_unk})
     vocab = pa.array(vocabulary(tok))
     token_freq = pa.table({"tokenizer": pa.repeat(name, len(vocab)), "lang": pa.repeat(lang, len(vocab)),
                            "token_id": np.arange(len(vocab), dtype=np.int64), "token": vocab,
-                           "count": count[0], "doc_count": doc_count[0]})
+                           "count": count, "doc_count": doc_count})
     return doc_stats, token_freq
 
 

@@ -38,7 +38,7 @@ def export(transfer_dir: str | Path, out_dir: str | Path, base_model: str | Path
     `metrics` (e.g. this model's entry of metrics/evaluate.json) go into the model card header.
     """
     transfer_dir = Path(transfer_dir)
-    meta, _ = read_transfer(transfer_dir)
+    meta, _ = read_transfer(transfer_dir)  # first: a damaged folder is named before the model loads
     model, _ = load_model(str(base_model or meta["base_model"]))
     tokenizer = apply_transfer(model, transfer_dir)
     with atomic_dir(out_dir) as tmp:

@@ -36,15 +36,21 @@ def write_transfer(out_dir: str | Path, tokenizer: PreTrainedTokenizerBase, mats
     return Path(out_dir)
 
 
-def read_transfer(transfer_dir: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
-    """(transfer.json, embedding matrices) of a transfer folder; a clear error if it is incomplete."""
+def read_meta(transfer_dir: str | Path) -> dict:
+    """transfer.json of a transfer folder (checked complete), without loading its matrices."""
     transfer_dir = Path(transfer_dir)
     meta_file, emb_file = transfer_dir / "transfer.json", transfer_dir / "embeddings.safetensors"
     if not meta_file.exists() or not emb_file.exists():
         raise MissingFileError(f"{transfer_dir}: not a transfer folder (needs transfer.json and "
                                f"embeddings.safetensors); run `dvc repro transfer` first")
-    return (json.loads(meta_file.read_text(encoding="utf-8")),
-            load_tensors(emb_file, "redo the transfer (`dvc repro transfer` or `tokshift transfer`)"))
+    return json.loads(meta_file.read_text(encoding="utf-8"))
+
+
+def read_transfer(transfer_dir: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
+    """(transfer.json, embedding matrices) of a transfer folder; a clear error if it is incomplete."""
+    meta = read_meta(transfer_dir)
+    return meta, load_tensors(Path(transfer_dir) / "embeddings.safetensors",
+                              "redo the transfer (`dvc repro transfer` or `tokshift transfer`)")
 
 
 def apply_transfer(model: PreTrainedModel, transfer_dir: str | Path) -> PreTrainedTokenizerBase:
