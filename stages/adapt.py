@@ -12,9 +12,13 @@ from tokshift.stage import run_stage, stage_parser
 def main(args) -> None:
     cfg = load_section(args.params, "adapt", AdaptConfig)
     run = adapt_transfer(args.transfer, args.corpus, args.out, args.checkpoints, cfg)
+    if not run.is_main:  # under torchrun the main process writes
+        return
     write_csv(args.curve, [{**row, "original": run.original_bpb} for row in run.curve])
     last = run.rows[-5:]
     write_json(args.metrics, {"init": Path(args.transfer).name, "steps": run.step, "train": cfg.train,
+                              "distill_steps": cfg.distill_steps, "ema_decay": cfg.ema_decay,
+                              "processes": run.acc.num_processes,
                               "tokens": run.curve[-1]["tokens"], "seconds": run.seconds,
                               "valid_bpb_start": run.curve[0]["bpb"], "valid_bpb": run.curve[-1]["bpb"],
                               "original_valid_bpb": run.original_bpb,

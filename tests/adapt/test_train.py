@@ -15,9 +15,10 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from tests.helpers import ROOT
 from tokshift.adapt.config import AdaptConfig
-from tokshift.adapt.train import adapt_transfer
+from tokshift.adapt.train import Adaptation, adapt_transfer
 from tokshift.core.errors import InputError
 from tokshift.core.params import ParamsError, from_dict
+from tokshift.hypernet.folder import CheckpointMismatchError
 from tokshift.transfers.export import export
 from tokshift.transfers.folder import read_transfer
 
@@ -55,14 +56,64 @@ def test_adaptation_lowers_valid_bpb_and_writes_a_transfer_folder(ja_transfers, 
     assert abs(score_texts(model, tok, valid).bpb - curve[-1]["ja"]) < 1e-4
 
 
-def test_a_killed_run_resumes_exactly_and_a_finished_one_is_not_retrained(ja_transfers, corpus_file, tmp_path):
-    reference = run(ja_transfers, corpus_file, tmp_path / "ref")
+def test_the_warm_up_moves_only_the_input_embeddings(ja_transfers, corpus_file):
+    cfg = AdaptConfig(**{**SMALL, "train": "all", "distill_steps": 3, "distill_layers": 1})
+    adapting = Adaptation(cfg, ja_transfers / "fvt", corpus_file)
+    before = {n: p.clone() for n, p in adapting.trainable().items()}
+
+    def changed():
+        return {n for n, p in adapting.trainable().items() if not torch.equal(p, before[n])}
+
+    for _ in range(3):
+        assert adapting.train_step()[0] == "distill"
+        adapting.step += 1
+    assert changed() == {"model.embed_tokens.weight"}  # tied: the output embeddings too
+    assert adapting.train_step()[0] == "lm"
+    assert len(changed()) == len(before), "after the warm-up every weight trains (train: all)"
+
+
+def test_the_weight_average_is_what_is_evaluated_and_saved(ja_transfers, corpus_file, tmp_path):
+    run(ja_transfers, corpus_file, tmp_path / "plain")
+    averaged = run(ja_transfers, corpus_file, tmp_path / "avg", ema_decay=0.5, distill_steps=2)
+    meta, mats = read_transfer(tmp_path / "avg" / "out")
+    assert meta["adapt"]["ema_decay"] == 0.5 and meta["adapt"]["distill_steps"] == 2
+    assert [r["objective"] for r in averaged.rows] == ["distill"] * 2 + ["lm"] * 4
+    _, plain_mats = read_transfer(tmp_path / "plain" / "out")
+    assert not torch.equal(mats["input"], plain_mats["input"])
+    # the average differs from the last step's weights, and the saved model scores as the curve's last point
+    last = averaged.trainable()["model.embed_tokens.weight"].cpu()
+    assert not torch.allclose(mats["input"], last)
+    export(tmp_path / "avg" / "out", tmp_path / "model")
+    from tokshift.model.score import score_texts
+
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "model")
+    tok = AutoTokenizer.from_pretrained(tmp_path / "model")
+    assert abs(score_texts(model, tok, averaged.valid["ja"]).bpb - averaged.curve[-1]["ja"]) < 1e-4
+
+
+def test_a_transfer_for_another_base_model_is_one_line(ja_transfers, corpus_file, tiny_models, tmp_path):
+    model = AutoModelForCausalLM.from_pretrained(tiny_models["llama-tied"])
+    with torch.no_grad():  # same architecture and width, other weights: a fine-tuned sibling
+        model.get_input_embeddings().weight.mul_(1.01)
+    model.save_pretrained(tmp_path / "other")
+    AutoTokenizer.from_pretrained(tiny_models["llama-tied"]).save_pretrained(tmp_path / "other")
+    with pytest.raises(CheckpointMismatchError, match=r"^" + re.escape(f"{ja_transfers / 'fvt'}/transfer.json was made "
+                                                                       "for another base model (embeddings_sha256: ")):
+        adapt_transfer(ja_transfers / "fvt", corpus_file, tmp_path / "out", tmp_path / "ckpt", AdaptConfig(**SMALL),
+                       base_model=str(tmp_path / "other"))
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("extra", [{}, {"ema_decay": 0.5, "distill_steps": 3}], ids=["plain", "warm-up+average"])
+def test_a_killed_run_resumes_exactly_and_a_finished_one_is_not_retrained(ja_transfers, corpus_file, tmp_path, extra):
+    settings = {**SMALL, **extra}
+    reference = run(ja_transfers, corpus_file, tmp_path / "ref", **extra)
     script = tmp_path / "adapt_once.py"
     script.write_text(
         "from pathlib import Path\nfrom tokshift.adapt.config import AdaptConfig\n"
         "from tokshift.adapt.train import adapt_transfer\n"
         f"adapt_transfer(Path({str(ja_transfers / 'fvt')!r}), Path({str(corpus_file)!r}), "
-        f"Path({str(tmp_path / 'out')!r}), Path({str(tmp_path / 'ckpt')!r}), AdaptConfig(**{SMALL!r}))\n")
+        f"Path({str(tmp_path / 'out')!r}), Path({str(tmp_path / 'ckpt')!r}), AdaptConfig(**{settings!r}))\n")
     # SIGKILL in the 4th step: after the checkpoint at step 2, before the one at step 4
     kill = [str(ROOT / "tests" / "kill_at.py"), "tokshift.adapt.train:Adaptation.train_step", "4"]
     proc = subprocess.run([sys.executable, *kill, str(script)], capture_output=True, text=True, cwd=tmp_path,
@@ -71,12 +122,12 @@ def test_a_killed_run_resumes_exactly_and_a_finished_one_is_not_retrained(ja_tra
     assert not (tmp_path / "out").exists()
     [key] = list((tmp_path / "ckpt").iterdir())
     assert [p.name for p in key.iterdir()] == ["step-000002"]
-    resumed = run(ja_transfers, corpus_file, tmp_path)
+    resumed = run(ja_transfers, corpus_file, tmp_path, **extra)
     assert [r["loss"] for r in resumed.rows] == [r["loss"] for r in reference.rows]
     assert [r["bpb"] for r in resumed.curve] == [r["bpb"] for r in reference.curve]
     ours, ref = (load_file(str(p / "out" / "embeddings.safetensors")) for p in (tmp_path, tmp_path / "ref"))
     assert all(torch.equal(ours[k], ref[k]) for k in ref), "bit-identical to the uninterrupted run"
-    again = run(ja_transfers, corpus_file, tmp_path)
+    again = run(ja_transfers, corpus_file, tmp_path, **extra)
     assert again.rows == resumed.rows and again.step == 6, "a finished run is read back, not retrained"
 
 
@@ -84,6 +135,8 @@ def test_a_killed_run_resumes_exactly_and_a_finished_one_is_not_retrained(ja_tra
     ("steps", 0, "steps must be > 0, got 0"),
     ("train", "bias", "train must be one of ['embeddings', 'lora', 'all'], got 'bias'"),
     ("device", "gpu", "device must be auto, cpu, cuda or cuda:N"),
+    ("distill_steps", 100, "distill_steps must be >= 0 and below steps (100), got 100"),
+    ("ema_decay", 1.0, "ema_decay must be in [0, 1), got 1.0"),
 ])
 def test_bad_settings_name_the_field(field, value, message):
     with pytest.raises(ParamsError, match="^" + re.escape(f"adapt.{message}")):

@@ -40,6 +40,13 @@ class AdaptConfig:
     """LoRA scaling numerator (train: lora)."""
     lora_targets: list[str] = field(default_factory=lambda: list(LORA_TARGETS))
     """Module names LoRA adapts (train: lora); every one must exist in the model."""
+    distill_steps: int = 0
+    """Warm-up steps (counted in `steps`) of aligned early-layer distillation before the LM loss: only the input
+    embeddings train, to match the base model's states at aligned boundaries (0 = off)."""
+    distill_layers: int = 0
+    """Blocks whose output the warm-up matches (0 = a third of the depth)."""
+    ema_decay: float = 0.0
+    """Decay of an exponential moving average of the trained weights, which is evaluated and saved (0 = off)."""
     max_train_bytes: int = 3_000_000
     """Train-split bytes of the tokenizer's languages read (documents in id order)."""
     eval_every: int = 20
@@ -61,6 +68,10 @@ class AdaptConfig:
         check(self.seq_len >= 2, "seq_len", f"must be >= 2, got {self.seq_len}")
         check(self.train in TRAINS, "train", f"must be one of {list(TRAINS)}, got '{self.train}'")
         check(self.lr > 0 and self.body_lr > 0, "lr", f"lr and body_lr must be > 0, got {self.lr}, {self.body_lr}")
+        check(0 <= self.distill_steps < self.steps, "distill_steps",
+              f"must be >= 0 and below steps ({self.steps}), got {self.distill_steps}")
+        check(self.distill_layers >= 0, "distill_layers", f"must be >= 0, got {self.distill_layers}")
+        check(0.0 <= self.ema_decay < 1.0, "ema_decay", f"must be in [0, 1), got {self.ema_decay}")
         check(self.lora_rank > 0, "lora_rank", f"must be > 0, got {self.lora_rank}")
         check(bool(self.lora_targets), "lora_targets", "must name at least one module")
         check(is_device_name(self.device), "device", f"must be {DEVICES}, got '{self.device}'")

@@ -1,12 +1,16 @@
 """Continue training a transferred model on its own tokenizer (n-shot adaptation), resumably.
 
-The base model gets the transfer folder's embeddings (apply_transfer), then trains with the causal LM
-loss on the train split of the tokenizer's languages: the embeddings only, the embeddings plus LoRA
-adapters (peft; merged into the weights when saved), or every weight (AdaptConfig.train). Checkpoints
-(trainable weights, optimizer, scheduler, curve) are written atomically every `checkpoint_every`
-steps under a folder keyed by the config and the transfer, so a killed run resumes exactly and a
-changed config starts fresh. The result is a transfer folder (method `<init>+adapt`) that evaluate,
-export and the model card read like any other. Leaves out: masked LMs, multi-process training.
+The base model gets the transfer folder's embeddings (apply_transfer, which refuses a folder made for
+another base model), then trains with the causal LM loss on the train split of the tokenizer's
+languages: the embeddings only, the embeddings plus LoRA adapters (peft; merged into the weights when
+saved), or every weight (AdaptConfig.train), optionally after a warm-up of aligned early-layer
+distillation (warmup.py). An exponential moving average of the trained weights can be what is
+evaluated and saved. Runs as one process or under `torchrun` / `accelerate launch` (DDP through
+accelerate: each process takes its share of every batch, so the step is the single-process step).
+Checkpoints (trainable weights, average, optimizer, scheduler, curve) are written atomically every
+`checkpoint_every` steps under a folder keyed by the config and the transfer, so a killed run resumes
+exactly and a changed config starts fresh. The result is a transfer folder (method `<init>+adapt`)
+that evaluate, export and the model card read like any other. Leaves out: masked LMs.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import json
 import logging
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -26,14 +31,17 @@ from transformers import get_cosine_schedule_with_warmup
 
 from tokshift.adapt.config import AdaptConfig
 from tokshift.adapt.data import Batches, token_chunks
+from tokshift.adapt.warmup import DistillBatches, distill_loss
 from tokshift.core.atomic import atomic_dir
 from tokshift.core.device import autocast, resolve_device
 from tokshift.core.errors import InputError
+from tokshift.core.params import check
 from tokshift.core.tensors import load_tensors
 from tokshift.data.corpus import capped_texts, split_texts
+from tokshift.hypernet.distill import default_layers
 from tokshift.model.base import is_masked_lm, load_model
 from tokshift.model.embeddings import embedding_matrices, embedding_param_ids
-from tokshift.model.score import ScoreConfig, score_texts
+from tokshift.model.score import ScoreConfig, bos_id, score_texts
 from tokshift.transfers.folder import apply_transfer, read_transfer, write_transfer
 
 log = logging.getLogger(__name__)
@@ -74,9 +82,15 @@ class Adaptation:
     """One adaptation run: model with the transfer applied, data, optimizer, curve, checkpoints."""
 
     def __init__(self, cfg: AdaptConfig, transfer_dir: Path, corpus: Path, base_model: str | None = None):
+        from accelerate import Accelerator
+
         self.cfg, self.transfer_dir = cfg, Path(transfer_dir)
         self.meta, _ = read_transfer(self.transfer_dir)  # first: a damaged folder is named before any work
-        self.device = resolve_device(cfg.device, "adapt.device")
+        cuda = resolve_device(cfg.device, "adapt.device").type == "cuda"  # cpu=True: CPU processes on gloo
+        self.acc = Accelerator(cpu=not cuda, mixed_precision="bf16" if cfg.bf16 and cuda else "no")
+        self.device, self.is_main = self.acc.device, self.acc.is_main_process
+        check(cfg.batch_size % self.acc.num_processes == 0, "batch_size",
+              f"must be a multiple of the {self.acc.num_processes} processes, got {cfg.batch_size}")
         model, base_tok = load_model(str(base_model or self.meta["base_model"]), device=self.device)
         if is_masked_lm(model.config):
             raise InputError(f"{self.transfer_dir}: adapt trains causal LMs; {type(model).__name__} is a masked LM")
@@ -84,13 +98,28 @@ class Adaptation:
         where = f"{self.transfer_dir}/transfer.json: languages {langs}"
         self.valid = {lang: capped_texts(split_texts(corpus, "valid", lang, "languages"), cfg.eval_max_bytes)
                       for lang in langs}
-        self.original_bpb = self.valid_bpb(model, base_tok)["bpb"]  # the level to reach: the original tokenizer
+        # the level to reach: the original model with its own tokenizer (main process only, which evaluates)
+        self.original_bpb = self.valid_bpb(model, base_tok)["bpb"] if self.is_main else None
+        teacher_input = model.get_input_embeddings().weight.detach().clone() if cfg.distill_steps else None
         self.tokenizer = apply_transfer(model, self.transfer_dir)
-        train = [t for lang in langs for t in split_texts(corpus, "train", lang, "languages")]
-        self.chunks = token_chunks(capped_texts(train, cfg.max_train_bytes), self.tokenizer, cfg.seq_len, where)
-        self.model = lora_model(model, cfg) if cfg.train == "lora" else model
-        self.opt = torch.optim.AdamW(parameter_groups(self.model, cfg), weight_decay=cfg.weight_decay)
-        self.sched = get_cosine_schedule_with_warmup(self.opt, cfg.warmup_steps, cfg.steps)
+        train = capped_texts([t for lang in langs for t in split_texts(corpus, "train", lang, "languages")],
+                             cfg.max_train_bytes)
+        self.chunks = token_chunks(train, self.tokenizer, cfg.seq_len, where)
+        self.warmup = None
+        if cfg.distill_steps:
+            self.teacher_input, self.layers = teacher_input, cfg.distill_layers or default_layers(model)
+            check(self.layers <= model.config.num_hidden_layers, "distill_layers",
+                  f"must be <= the model's {model.config.num_hidden_layers} blocks, got {self.layers}")
+            self.warmup = DistillBatches(train, self.tokenizer.backend_tokenizer, base_tok.backend_tokenizer,
+                                         (bos_id(self.tokenizer), bos_id(base_tok)), cfg.seq_len, cfg.batch_size,
+                                         cfg.seed)
+        model = lora_model(model, cfg) if cfg.train == "lora" else model
+        opt = torch.optim.AdamW(parameter_groups(model, cfg), weight_decay=cfg.weight_decay)
+        # The scheduler stays outside accelerate, which would step it once per process.
+        self.sched = get_cosine_schedule_with_warmup(opt, cfg.warmup_steps, cfg.steps)
+        self.ddp, self.opt = self.acc.prepare(model, opt)
+        self.model = self.acc.unwrap_model(self.ddp)
+        self.ema = {n: p.clone() for n, p in self.trainable().items()} if cfg.ema_decay else None
         self.batches = Batches(len(self.chunks), cfg.batch_size, cfg.seed)
         self.step, self.rows, self.curve, self.earlier_seconds = 0, [], [], 0.0
         self.run_start = time.time()
@@ -102,26 +131,50 @@ class Adaptation:
     def trainable(self) -> dict[str, torch.Tensor]:
         return {n: p.detach() for n, p in self.model.named_parameters() if p.requires_grad}
 
+    @contextmanager
+    def averaged(self):
+        """The weight average swapped into the model (when ema_decay is on), the trained weights back after."""
+        if self.ema is None:
+            yield
+            return
+        params = self.trainable()
+        kept = {n: p.clone() for n, p in params.items()}
+        with torch.no_grad():
+            for n, p in params.items():
+                p.copy_(self.ema[n])
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for n, p in params.items():
+                    p.copy_(kept[n])
+
     # --- checkpoints ---------------------------------------------------------------------------------
     def save_checkpoint(self, root: Path) -> None:
-        with atomic_dir(root / f"step-{self.step:06d}") as tmp:
-            save_file({k: v.cpu().contiguous() for k, v in self.trainable().items()},
-                      str(tmp / "trainable.safetensors"))
-            torch.save({"optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict()}, tmp / "optim.pt")
-            state = {"step": self.step, "rows": self.rows, "curve": self.curve, "seconds": self.seconds,
-                     "config": asdict(self.cfg)}
-            (tmp / "state.json").write_text(json.dumps(state) + "\n", encoding="utf-8")
-        for old in sorted(root.glob("step-*"))[:-2]:
-            shutil.rmtree(old, ignore_errors=True)
+        if self.is_main:
+            with atomic_dir(root / f"step-{self.step:06d}") as tmp:
+                cpu = lambda ts: {k: v.cpu().contiguous() for k, v in ts.items()}  # noqa: E731
+                save_file(cpu(self.trainable()), str(tmp / "trainable.safetensors"))
+                if self.ema is not None:
+                    save_file(cpu(self.ema), str(tmp / "ema.safetensors"))
+                torch.save({"optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict()}, tmp / "optim.pt")
+                state = {"step": self.step, "rows": self.rows, "curve": self.curve, "seconds": self.seconds,
+                         "config": asdict(self.cfg)}
+                (tmp / "state.json").write_text(json.dumps(state) + "\n", encoding="utf-8")
+            for old in sorted(root.glob("step-*"))[:-2]:
+                shutil.rmtree(old, ignore_errors=True)
+        self.acc.wait_for_everyone()
 
     def load_checkpoint(self, folder: Path) -> None:
         state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
-        saved = load_tensors(folder / "trainable.safetensors", "delete the checkpoint folder to start afresh",
-                             str(self.device))
-        params = dict(self.model.named_parameters())
+        fix = "delete the checkpoint folder to start afresh"
+        saved = load_tensors(folder / "trainable.safetensors", fix, str(self.device))
+        params = self.trainable()
         with torch.no_grad():
             for name, value in saved.items():
                 params[name].copy_(value)
+        if self.ema is not None:
+            self.ema = load_tensors(folder / "ema.safetensors", fix, str(self.device))
         optim = torch.load(folder / "optim.pt", weights_only=True, map_location=self.device)
         self.opt.load_state_dict(optim["optimizer"])
         self.sched.load_state_dict(optim["scheduler"])
@@ -143,19 +196,42 @@ class Adaptation:
         return {**row, "bpb": round(bits / max(n_bytes, 1), 5)}
 
     def evaluate(self) -> None:
-        self.curve.append({"step": self.step, "tokens": self.step * self.cfg.batch_size * self.cfg.seq_len,
-                           "seconds": self.seconds, **self.valid_bpb(self.model, self.tokenizer)})
-        self.model.train()
+        if self.is_main:
+            with self.averaged():
+                bpb = self.valid_bpb(self.model, self.tokenizer)
+            self.curve.append({"step": self.step, "tokens": self.step * self.cfg.batch_size * self.cfg.seq_len,
+                               "seconds": self.seconds, **bpb})
+        self.acc.wait_for_everyone()
+        self.ddp.train()
 
-    def train_step(self) -> float:
-        ids = self.chunks[self.batches.rows(self.step)].to(self.device)
-        with autocast(self.device, self.cfg.bf16):
-            loss = self.model(input_ids=ids, labels=ids).loss
-        loss.backward()
+    def train_step(self) -> tuple[str, float]:
+        """One optimizer step: (objective, loss averaged over the processes)."""
+        rank, world = self.acc.process_index, self.acc.num_processes
+        if self.step < self.cfg.distill_steps:
+            objective, embed = "distill", self.model.get_input_embeddings().weight
+            with self.acc.no_sync(self.ddp), self.acc.autocast():  # the model's own forward: averaged below
+                loss = distill_loss(self.model, self.teacher_input, self.warmup.make(self.step, rank, world),
+                                    self.layers)
+            self.acc.backward(loss)
+            for p in self.model.parameters():
+                if p is not embed:  # only the input embeddings move during the warm-up
+                    p.grad = None
+            if world > 1:
+                embed.grad = self.acc.reduce(embed.grad, "mean")
+        else:
+            objective = "lm"
+            ids = self.chunks[self.batches.rows(self.step)[rank::world]].to(self.device)
+            loss = self.ddp(input_ids=ids, labels=ids).loss
+            self.acc.backward(loss)
         self.opt.step()
         self.sched.step()
         self.opt.zero_grad(set_to_none=True)
-        return float(loss.detach())
+        if self.ema is not None:
+            params = self.trainable()
+            with torch.no_grad():
+                for n, avg in self.ema.items():
+                    avg.lerp_(params[n], 1.0 - self.cfg.ema_decay)
+        return objective, float(self.acc.reduce(loss.detach(), "mean"))
 
     def run(self, checkpoints: Path) -> None:
         root = checkpoints / checkpoint_key(self.cfg, self.transfer_dir)
@@ -164,15 +240,16 @@ class Adaptation:
             self.load_checkpoint(found[-1])
         if not self.curve:
             self.evaluate()
-        self.model.train()
-        bar = tqdm(total=self.cfg.steps, initial=self.step, desc="adapt", unit="step", disable=None)
+        self.ddp.train()
+        bar = tqdm(total=self.cfg.steps, initial=self.step, desc="adapt", unit="step",
+                   disable=None if self.is_main else True)
         while self.step < self.cfg.steps:
             start = time.time()
-            loss = self.train_step()
+            objective, loss = self.train_step()
             self.step += 1
             tokens = self.cfg.batch_size * self.cfg.seq_len
-            self.rows.append({"step": self.step, "loss": round(loss, 5), "tokens_per_second":
-                              round(tokens / max(time.time() - start, 1e-9), 1)})
+            self.rows.append({"step": self.step, "objective": objective, "loss": round(loss, 5),
+                              "tokens_per_second": round(tokens / max(time.time() - start, 1e-9), 1)})
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.3f}", tok_s=self.rows[-1]["tokens_per_second"])
             if self.step % self.cfg.eval_every == 0 or self.step == self.cfg.steps:
@@ -182,19 +259,19 @@ class Adaptation:
         bar.close()
 
     def result(self) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], dict]:
-        """(embedding matrices, changed transformer weights, transfer.json) of the adapted model."""
-        model = self.model.merge_and_unload() if self.cfg.train == "lora" else self.model
-        embed = embedding_param_ids(model)
-        weights = {} if self.cfg.train == "embeddings" else {
-            n: p.detach() for n, p in model.named_parameters() if id(p) not in embed
-            and (self.cfg.train == "all" or n.rsplit(".", 2)[-2] in self.cfg.lora_targets)}
+        """(embedding matrices, changed transformer weights, transfer.json) of the adapted model (its average)."""
+        with self.averaged():
+            model = self.model.merge_and_unload() if self.cfg.train == "lora" else self.model
+            embed = embedding_param_ids(model)
+            weights = {} if self.cfg.train == "embeddings" else {
+                n: p.detach().cpu().clone() for n, p in model.named_parameters() if id(p) not in embed
+                and (self.cfg.train == "all" or n.rsplit(".", 2)[-2] in self.cfg.lora_targets)}
+            mats = {k: v.detach().cpu().contiguous().float().clone() for k, v in embedding_matrices(model).items()}
         init = self.meta["method"]
-        meta = {**self.meta, "method": f"{init}+adapt", "adapt": {
-            "init": init, "init_transfer": str(self.transfer_dir), "steps": self.step, "train": self.cfg.train,
-            "tokens": self.step * self.cfg.batch_size * self.cfg.seq_len, "seconds": self.seconds,
-            "valid_bpb": self.curve[-1]["bpb"]}}
-        mats = {k: v.detach().cpu().contiguous().float() for k, v in embedding_matrices(model).items()}
-        return mats, weights, meta
+        facts = {"init": init, "init_transfer": str(self.transfer_dir), "steps": self.step, "train": self.cfg.train,
+                 "tokens": self.step * self.cfg.batch_size * self.cfg.seq_len, "distill_steps": self.cfg.distill_steps,
+                 "ema_decay": self.cfg.ema_decay, "seconds": self.seconds, "valid_bpb": self.curve[-1]["bpb"]}
+        return mats, weights, {**self.meta, "method": f"{init}+adapt", "adapt": facts}
 
 
 def adapt_transfer(transfer_dir: str | Path, corpus: str | Path, out_dir: str | Path, checkpoints: str | Path,
@@ -202,6 +279,8 @@ def adapt_transfer(transfer_dir: str | Path, corpus: str | Path, out_dir: str | 
     """Adapt the transfer in `transfer_dir` and write the result as a transfer folder at `out_dir`."""
     run = Adaptation(cfg, Path(transfer_dir), Path(corpus), base_model)
     run.run(Path(checkpoints))
-    mats, weights, meta = run.result()
-    write_transfer(out_dir, run.tokenizer, mats, meta, weights)
+    if run.is_main:
+        mats, weights, meta = run.result()
+        write_transfer(out_dir, run.tokenizer, mats, meta, weights)
+    run.acc.wait_for_everyone()
     return run

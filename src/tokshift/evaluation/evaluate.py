@@ -13,6 +13,7 @@ from pathlib import Path
 from tokshift.core.device import DEVICES, autocast, is_device_name, resolve_device
 from tokshift.core.params import check
 from tokshift.data.corpus import capped_texts, split_texts
+from tokshift.hypernet.folder import base_fingerprint
 from tokshift.model.base import load_model
 from tokshift.model.score import ScoreConfig, score_texts
 from tokshift.transfers.folder import apply_transfer, read_meta
@@ -47,13 +48,14 @@ def evaluate_all(base_dir: Path, transfer_dirs: list[Path], corpus: Path, cfg: E
     for lang in cfg.langs:
         texts[lang] = capped_texts(split_texts(corpus, "test", lang, "evaluate.langs"), cfg.max_bytes_per_lang)
     model, tok = load_model(str(base_dir), device=device)
+    base = base_fingerprint(model)  # before any transfer changes the model
     rows = []
     for t_dir in [None, *transfer_dirs]:
         if t_dir is None:
             name, method, langs = "original", "original", cfg.langs
         else:
             meta = read_meta(t_dir)
-            tok = apply_transfer(model, t_dir)
+            tok = apply_transfer(model, t_dir, base)
             name, method = Path(meta["target_tokenizer"]).name, meta["method"]
             langs = [lang for lang in meta.get("languages") or cfg.langs if lang in cfg.langs]
         for lang in langs:

@@ -1,11 +1,12 @@
 """The transfer folder: a target tokenizer plus the embeddings one method predicted for it.
 
 Layout: the tokenizer files (`save_pretrained`), `embeddings.safetensors` (`input`, plus `output`
-for untied models and `bias` for an LM-head bias), `transfer.json` (base model, method, target
-tokenizer, languages, seed, special-token map, method facts) and, when training after the transfer
-changed more than the embeddings (adapt with LoRA or all weights), `weights.safetensors`: those
-parameters of the base model by their state-dict names. `write_transfer` writes it atomically;
-`apply_transfer` swaps it into a loaded base model, so one base serves every transfer.
+for untied models and `bias` for an LM-head bias), `transfer.json` (base model and its
+fingerprint, method, target tokenizer, languages, seed, special-token map, method facts) and, when
+training after the transfer changed more than the embeddings (adapt with LoRA or all weights),
+`weights.safetensors`: those parameters of the base model by their state-dict names.
+`write_transfer` writes it atomically; `apply_transfer` swaps it into a loaded base model (refusing one
+whose fingerprint differs), so one base serves every transfer.
 Leaves out: the full model folder (export.py).
 """
 
@@ -21,6 +22,7 @@ from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 from tokshift.core.atomic import atomic_dir
 from tokshift.core.errors import MissingFileError
 from tokshift.core.tensors import load_tensors
+from tokshift.hypernet.folder import base_fingerprint, check_fingerprint
 from tokshift.model.embeddings import EmbeddingShapeError, set_embeddings
 
 
@@ -53,10 +55,17 @@ def read_transfer(transfer_dir: str | Path) -> tuple[dict, dict[str, torch.Tenso
                               "redo the transfer (`dvc repro transfer` or `tokshift transfer`)")
 
 
-def apply_transfer(model: PreTrainedModel, transfer_dir: str | Path) -> PreTrainedTokenizerBase:
-    """Give `model` (the transfer's base model, loaded) the new embeddings in place; returns the new tokenizer."""
+def apply_transfer(model: PreTrainedModel, transfer_dir: str | Path,
+                   base: dict | None = None) -> PreTrainedTokenizerBase:
+    """Give `model` (the transfer's base model, loaded) the new embeddings in place; returns the new tokenizer.
+
+    `base` is the base model's fingerprint (base_fingerprint), taken from `model` when not given: pass it when
+    `model` already carries another transfer. A folder made for another base model is refused.
+    """
     transfer_dir = Path(transfer_dir)
-    _, mats = read_transfer(transfer_dir)
+    meta, mats = read_transfer(transfer_dir)
+    if "base" in meta:  # folders written before the fingerprint was recorded are checked by shape only
+        check_fingerprint(meta["base"], base or base_fingerprint(model), f"{transfer_dir}/transfer.json")
     tokenizer = AutoTokenizer.from_pretrained(transfer_dir)
     set_embeddings(model, mats, tokenizer, str(transfer_dir))
     weights_file = transfer_dir / "weights.safetensors"

@@ -23,7 +23,7 @@ from tokshift.data.corpus import capped_texts, read_corpus
 from tokshift.heuristics.baselines import baseline_matrix
 from tokshift.heuristics.focus import focus_matrix
 from tokshift.heuristics.fvt import apply_plan, fvt_plan
-from tokshift.hypernet.folder import load_hypernet
+from tokshift.hypernet.folder import base_fingerprint, load_hypernet
 from tokshift.hypernet.predict import tokenizer_matrices
 from tokshift.model.base import load_model
 from tokshift.model.embeddings import embedding_matrices
@@ -97,7 +97,7 @@ def transfer(model_dir: str | Path, tokenizer_dir: str | Path, method: str, out_
             mat[tid] = base_mat[bid]
         mats[name] = mat.contiguous().float()
     meta = {"base_model": str(model_dir), "method": method, "target_tokenizer": str(tokenizer_dir),
-            "languages": tokenizer_langs(tokenizer_dir), "seed": seed, **extra,
+            "languages": tokenizer_langs(tokenizer_dir), "seed": seed, "base": base_fingerprint(model), **extra,
             "special_tokens": {target_hf.convert_ids_to_tokens(t): b for t, b in specials.items()}}
     write_transfer(out_dir, target_hf, mats, meta)
     vocab = target.get_vocab_size(with_added_tokens=True)
