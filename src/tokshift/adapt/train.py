@@ -252,6 +252,9 @@ class Adaptation:
                               "tokens_per_second": round(tokens / max(time.time() - start, 1e-9), 1)})
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.3f}", tok_s=self.rows[-1]["tokens_per_second"])
+            if self.step % 10 == 0 and self.is_main:  # progress in logs too (tqdm is off without a tty)
+                log.info("adapt step %d/%d %s loss %.4f (%.0f tokens/s)", self.step, self.cfg.steps, objective, loss,
+                         self.rows[-1]["tokens_per_second"])
             if self.step % self.cfg.eval_every == 0 or self.step == self.cfg.steps:
                 self.evaluate()
             if self.step % self.cfg.checkpoint_every == 0 or self.step == self.cfg.steps:
