@@ -15,9 +15,11 @@ from tokshift.core.errors import InputError
 from tokshift.model.score import bos_id
 
 
-def token_chunks(texts: list[str], tokenizer: PreTrainedTokenizerBase, seq_len: int, where: str) -> torch.Tensor:
-    """[n, seq_len] ids of `texts` (each after a BOS/EOS); an InputError naming `where` when n would be 0."""
-    start, ids = bos_id(tokenizer), []
+def token_chunks(texts: list[str], tokenizer: PreTrainedTokenizerBase, seq_len: int, where: str,
+                 start: int | None = None) -> torch.Tensor:
+    """[n, seq_len] ids of `texts` (each after `start`, default BOS/EOS); an InputError naming `where` when n
+    would be 0."""
+    start, ids = bos_id(tokenizer) if start is None else start, []
     for text in texts:
         ids.append(start)
         ids.extend(tokenizer(text, add_special_tokens=False)["input_ids"])

@@ -1,16 +1,16 @@
 """Continue training a transferred model on its own tokenizer (n-shot adaptation), resumably.
 
 The base model gets the transfer folder's embeddings (apply_transfer, which refuses a folder made for
-another base model), then trains with the causal LM loss on the train split of the tokenizer's
-languages: the embeddings only, the embeddings plus LoRA adapters (peft; merged into the weights when
-saved), or every weight (AdaptConfig.train), optionally after a warm-up of aligned early-layer
-distillation (warmup.py). An exponential moving average of the trained weights can be what is
+another base model), then trains with the causal LM loss (the masked LM loss for an encoder,
+masked.py) on the train split of the tokenizer's languages: the embeddings only, the embeddings plus
+LoRA adapters, or every weight (trainable.py), optionally after a warm-up of aligned early-layer
+distillation (warmup.py; causal models). An exponential moving average of the trained weights can be what is
 evaluated and saved. Runs as one process or under `torchrun` / `accelerate launch` (DDP through
 accelerate: each process takes its share of every batch, so the step is the single-process step).
 Checkpoints (trainable weights, average, optimizer, scheduler, curve) are written atomically every
 `checkpoint_every` steps under a folder keyed by the config and the transfer, so a killed run resumes
 exactly and a changed config starts fresh. The result is a transfer folder (method `<init>+adapt`)
-that evaluate, export and the model card read like any other. Leaves out: masked LMs.
+that evaluate, export and the model card read like any other. Leaves out: gradient accumulation.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from transformers import get_cosine_schedule_with_warmup
 
 from tokshift.adapt.config import AdaptConfig
 from tokshift.adapt.data import Batches, token_chunks
+from tokshift.adapt.masked import mask_tokens, pseudo_bits, start_id
+from tokshift.adapt.trainable import lora_model, parameter_groups
 from tokshift.adapt.warmup import DistillBatches, distill_loss
 from tokshift.core.atomic import atomic_dir
 from tokshift.core.device import autocast, resolve_device
@@ -45,31 +47,6 @@ from tokshift.model.score import ScoreConfig, bos_id, score_texts
 from tokshift.transfers.folder import apply_transfer, read_transfer, write_transfer
 
 log = logging.getLogger(__name__)
-
-
-def lora_model(model, cfg: AdaptConfig):
-    """`model` with LoRA adapters on cfg.lora_targets (every one must exist); embeddings stay trainable."""
-    from peft import LoraConfig, get_peft_model
-
-    present = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
-    missing = [t for t in cfg.lora_targets if t not in present]
-    if missing:
-        raise InputError(f"adapt.lora_targets: {missing} are not modules of {type(model).__name__} (it has e.g. "
-                         f"{sorted(n for n in present if 'proj' in n or 'dense' in n)[:8]})")
-    torch.manual_seed(cfg.seed)  # the adapters' initialisation
-    return get_peft_model(model, LoraConfig(r=cfg.lora_rank, lora_alpha=cfg.lora_alpha, lora_dropout=0.0,
-                                            target_modules=list(cfg.lora_targets)))
-
-
-def parameter_groups(model, cfg: AdaptConfig) -> list[dict]:
-    """Optimizer groups: the embeddings at cfg.lr, adapters or transformer weights at cfg.body_lr."""
-    embed = embedding_param_ids(model)
-    for name, param in model.named_parameters():
-        param.requires_grad_(id(param) in embed or cfg.train == "all" or (cfg.train == "lora" and "lora_" in name))
-    trained = [p for p in model.parameters() if p.requires_grad]
-    groups = [{"params": [p for p in trained if id(p) in embed], "lr": cfg.lr},
-              {"params": [p for p in trained if id(p) not in embed], "lr": cfg.body_lr}]
-    return [g for g in groups if g["params"]]
 
 
 def checkpoint_key(cfg: AdaptConfig, transfer_dir: Path) -> str:
@@ -89,11 +66,12 @@ class Adaptation:
         cuda = resolve_device(cfg.device, "adapt.device").type == "cuda"  # cpu=True: CPU processes on gloo
         self.acc = Accelerator(cpu=not cuda, mixed_precision="bf16" if cfg.bf16 and cuda else "no")
         self.device, self.is_main = self.acc.device, self.acc.is_main_process
-        check(cfg.batch_size % self.acc.num_processes == 0, "batch_size",
+        check(cfg.batch_size % self.acc.num_processes == 0, "adapt.batch_size",
               f"must be a multiple of the {self.acc.num_processes} processes, got {cfg.batch_size}")
         model, base_tok = load_model(str(base_model or self.meta["base_model"]), device=self.device)
-        if is_masked_lm(model.config):
-            raise InputError(f"{self.transfer_dir}: adapt trains causal LMs; {type(model).__name__} is a masked LM")
+        self.masked = is_masked_lm(model.config)  # an encoder: masked-LM loss, pseudo-likelihood curve
+        check(not (self.masked and cfg.distill_steps), "adapt.distill_steps",
+              f"must be 0 for a masked LM ({type(model).__name__}): aligned states need a causal model")
         langs = self.meta.get("languages") or []
         where = f"{self.transfer_dir}/transfer.json: languages {langs}"
         self.valid = {lang: capped_texts(split_texts(corpus, "valid", lang, "languages"), cfg.eval_max_bytes)
@@ -102,13 +80,17 @@ class Adaptation:
         self.original_bpb = self.valid_bpb(model, base_tok)["bpb"] if self.is_main else None
         teacher_input = model.get_input_embeddings().weight.detach().clone() if cfg.distill_steps else None
         self.tokenizer = apply_transfer(model, self.transfer_dir)
+        if self.masked and self.tokenizer.mask_token_id is None:
+            raise InputError(f"{self.transfer_dir}: the target tokenizer has no mask token to train the masked LM "
+                             f"{type(model).__name__} with; give it the base model's mask token")
         train = capped_texts([t for lang in langs for t in split_texts(corpus, "train", lang, "languages")],
                              cfg.max_train_bytes)
-        self.chunks = token_chunks(train, self.tokenizer, cfg.seq_len, where)
+        self.chunks = token_chunks(train, self.tokenizer, cfg.seq_len, where,
+                                   start_id(self.tokenizer) if self.masked else None)
         self.warmup = None
         if cfg.distill_steps:
             self.teacher_input, self.layers = teacher_input, cfg.distill_layers or default_layers(model)
-            check(self.layers <= model.config.num_hidden_layers, "distill_layers",
+            check(self.layers <= model.config.num_hidden_layers, "adapt.distill_layers",
                   f"must be <= the model's {model.config.num_hidden_layers} blocks, got {self.layers}")
             self.warmup = DistillBatches(train, self.tokenizer.backend_tokenizer, base_tok.backend_tokenizer,
                                          (bos_id(self.tokenizer), bos_id(base_tok)), cfg.seq_len, cfg.batch_size,
@@ -190,9 +172,13 @@ class Adaptation:
         row, bits, n_bytes = {}, 0.0, 0
         for lang, texts in self.valid.items():
             with autocast(self.device, self.cfg.bf16):
-                score = score_texts(model, tokenizer, texts, ScoreConfig(), desc=f"valid {lang}")
-            row[lang] = round(score.bpb, 5)
-            bits, n_bytes = bits + score.nll_bits, n_bytes + score.n_bytes
+                if self.masked:
+                    lang_bits, lang_bytes = pseudo_bits(model, tokenizer, texts, window=self.cfg.seq_len - 2)
+                else:
+                    score = score_texts(model, tokenizer, texts, ScoreConfig(), desc=f"valid {lang}")
+                    lang_bits, lang_bytes = score.nll_bits, score.n_bytes
+            row[lang] = round(lang_bits / max(lang_bytes, 1), 5)
+            bits, n_bytes = bits + lang_bits, n_bytes + lang_bytes
         return {**row, "bpb": round(bits / max(n_bytes, 1), 5)}
 
     def evaluate(self) -> None:
@@ -220,8 +206,11 @@ class Adaptation:
                 embed.grad = self.acc.reduce(embed.grad, "mean")
         else:
             objective = "lm"
-            ids = self.chunks[self.batches.rows(self.step)[rank::world]].to(self.device)
-            loss = self.ddp(input_ids=ids, labels=ids).loss
+            ids = inputs = labels = self.chunks[self.batches.rows(self.step)[rank::world]].to(self.device)
+            if self.masked:
+                gen = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + self.step * 1_009 + rank)
+                inputs, labels = mask_tokens(ids, self.tokenizer.mask_token_id, self.tokenizer.all_special_ids, gen)
+            loss = self.ddp(input_ids=inputs, labels=labels).loss
             self.acc.backward(loss)
         self.opt.step()
         self.sched.step()
