@@ -19,7 +19,7 @@ def main(args) -> None:
     write_json(args.metrics, {"init": Path(args.transfer).name, "steps": run.step, "train": cfg.train,
                               "distill_steps": cfg.distill_steps, "ema_decay": cfg.ema_decay,
                               "processes": run.acc.num_processes,
-                              "tokens": run.curve[-1]["tokens"], "seconds": run.seconds,
+                              "tokens": run.curve[-1]["tokens"], "seconds": run.curve[-1]["seconds"],
                               "valid_bpb_start": run.curve[0]["bpb"], "valid_bpb": run.curve[-1]["bpb"],
                               "original_valid_bpb": run.original_bpb,
                               "tokens_per_second": round(sum(r["tokens_per_second"] for r in last) / len(last), 1)})

@@ -127,7 +127,9 @@ def test_a_killed_run_resumes_exactly_and_a_finished_one_is_not_retrained(ja_tra
     assert [r["bpb"] for r in resumed.curve] == [r["bpb"] for r in reference.curve]
     ours, ref = (load_file(str(p / "out" / "embeddings.safetensors")) for p in (tmp_path, tmp_path / "ref"))
     assert all(torch.equal(ours[k], ref[k]) for k in ref), "bit-identical to the uninterrupted run"
+    written = {f.name: f.read_bytes() for f in (tmp_path / "out").iterdir()}
     again = run(ja_transfers, corpus_file, tmp_path, **extra)
+    assert {f.name: f.read_bytes() for f in (tmp_path / "out").iterdir()} == written, "the same folder, byte for byte"
     assert again.rows == resumed.rows and again.step == 6, "a finished run is read back, not retrained"
 
 

@@ -262,7 +262,8 @@ class Adaptation:
         init = self.meta["method"]
         facts = {"init": init, "init_transfer": str(self.transfer_dir), "steps": self.step, "train": self.cfg.train,
                  "tokens": self.step * self.cfg.batch_size * self.cfg.seq_len, "distill_steps": self.cfg.distill_steps,
-                 "ema_decay": self.cfg.ema_decay, "seconds": self.seconds, "valid_bpb": self.curve[-1]["bpb"]}
+                 "ema_decay": self.cfg.ema_decay, "seconds": self.curve[-1]["seconds"],  # as trained, if read back too
+                 "valid_bpb": self.curve[-1]["bpb"]}
         return mats, weights, {**self.meta, "method": f"{init}+adapt", "adapt": facts}
 
 
