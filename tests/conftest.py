@@ -130,6 +130,21 @@ def frozen_llama(tiny_models):
 
 
 @pytest.fixture(scope="session")
+def masked_bert(tiny_models, tmp_path_factory) -> Path:
+    """The tiny BERT MLM with a mask token added (its tokenizer has none): an encoder that can be trained."""
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    out = tmp_path_factory.mktemp("bert") / "base"
+    tok = AutoTokenizer.from_pretrained(tiny_models["bert-mlm"])
+    tok.add_special_tokens({"mask_token": "[MASK]"})
+    model = AutoModelForMaskedLM.from_pretrained(tiny_models["bert-mlm"])
+    model.resize_token_embeddings(len(tok))
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
 def ja_transfers(tiny_models, tokenizers_dir, tmp_path_factory):
     """The tied tiny Llama (de-bpe-400 tokenizer) moved onto ja-unigram-400 with fvt, mean and random."""
     from tokshift.transfers.methods import transfer

@@ -58,20 +58,14 @@ def test_pseudo_likelihood_of_a_model_that_ignores_its_input_is_its_fixed_distri
 
 
 @pytest.fixture(scope="module")
-def bert_transfer(tiny_models, tokenizers_dir, tmp_path_factory):
+def bert_transfer(masked_bert, tokenizers_dir, tmp_path_factory):
     """The tiny BERT (with a mask token) moved onto ja-unigram-400 (given the same mask token) with fvt."""
     root = tmp_path_factory.mktemp("bert")
-    tok = AutoTokenizer.from_pretrained(tiny_models["bert-mlm"])
-    tok.add_special_tokens({"mask_token": "[MASK]"})
-    model = AutoModelForMaskedLM.from_pretrained(tiny_models["bert-mlm"])
-    model.resize_token_embeddings(len(tok))
-    model.save_pretrained(root / "base")
-    tok.save_pretrained(root / "base")
     shutil.copytree(tokenizers_dir / "ja-unigram-400", root / "target")
     target = AutoTokenizer.from_pretrained(root / "target")
     target.add_special_tokens({"mask_token": "[MASK]"})
     target.save_pretrained(root / "target")
-    transfer(root / "base", root / "target", "fvt", root / "fvt")
+    transfer(masked_bert, root / "target", "fvt", root / "fvt")
     return root
 
 

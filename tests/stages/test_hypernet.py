@@ -125,16 +125,8 @@ def test_two_processes_with_ddp(tiny_models, corpus_file, tmp_path):
     assert load_file(str(tmp_path / "out" / "hypernet.safetensors"))
 
 
-def test_masked_lm_trains(tiny_models, corpus_file, tmp_path):
+def test_masked_lm_trains(masked_bert, corpus_file, tmp_path):
     """An encoder (BERT MLM) with a mask token trains with the masked-LM loss."""
-    from transformers import AutoTokenizer, BertForMaskedLM
-
-    tok = AutoTokenizer.from_pretrained(tiny_models["bert-mlm"])
-    tok.add_special_tokens({"mask_token": "[MASK]"})
-    model = BertForMaskedLM.from_pretrained(tiny_models["bert-mlm"])
-    model.resize_token_embeddings(len(tok))
-    model.save_pretrained(tmp_path / "bert")
-    tok.save_pretrained(tmp_path / "bert")
-    run_stage(tmp_path, tmp_path / "bert", corpus_file, PARAMS)
+    run_stage(tmp_path, masked_bert, corpus_file, PARAMS)
     rows = (tmp_path / "curve.csv").read_text().splitlines()[2:]
     assert all(float(r.split(",")[2]) > 0 for r in rows), "masked-LM loss on every LM step"
