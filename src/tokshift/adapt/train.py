@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import save_file
+from torch.optim.swa_utils import get_ema_multi_avg_fn
 from tqdm import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
@@ -215,11 +216,9 @@ class Adaptation:
         self.opt.step()
         self.sched.step()
         self.opt.zero_grad(set_to_none=True)
-        if self.ema is not None:
+        if self.ema is not None:  # the hypernetwork trainer's average (torch's EMA update), over the trained weights
             params = self.trainable()
-            with torch.no_grad():
-                for n, avg in self.ema.items():
-                    avg.lerp_(params[n], 1.0 - self.cfg.ema_decay)
+            get_ema_multi_avg_fn(self.cfg.ema_decay)(list(self.ema.values()), [params[n] for n in self.ema], None)
         return objective, float(self.acc.reduce(loss.detach(), "mean"))
 
     def run(self, checkpoints: Path) -> None:
