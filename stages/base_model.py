@@ -1,4 +1,5 @@
-"""Stage `base_model`: load the base model and save it as plain safetensors (params.yaml: base_model)."""
+"""Stages `base_model` and `encoder_model`: load a base model and save it as plain safetensors (params.yaml: the
+section named by --section)."""
 
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from tokshift.stage import run_stage, stage_parser
 
 
 def main(args) -> None:
-    cfg = load_section(args.params, "base_model", BaseModelConfig)
+    cfg = load_section(args.params, args.section, BaseModelConfig)
     write_json(args.metrics, prepare_base_model(cfg, Path(args.out)))
 
 
@@ -17,4 +18,5 @@ if __name__ == "__main__":
     parser = stage_parser(__doc__)
     parser.add_argument("--out", required=True, help="model folder to write")
     parser.add_argument("--metrics", required=True, help="metrics JSON to write")
+    parser.add_argument("--section", default="base_model", help="params.yaml section to read")
     run_stage(main, parser)

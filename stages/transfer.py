@@ -1,5 +1,5 @@
-"""Stages `transfer@<tokenizer>-<method>` and `transfer_hypernet@<tokenizer>`: new embeddings for one target
-tokenizer (params.yaml: transfer)."""
+"""Stages `transfer@<tokenizer>-<method>`, `transfer_hypernet@<tokenizer>` and `encoder_transfer@<tokenizer>-<method>`:
+new embeddings for one target tokenizer (params.yaml: the section named by --section)."""
 
 from tokshift.core.atomic import write_json
 from tokshift.core.params import load_section
@@ -8,7 +8,7 @@ from tokshift.transfers.methods import TransferConfig, focus_texts, transfer
 
 
 def main(args) -> None:
-    cfg = load_section(args.params, "transfer", TransferConfig)
+    cfg = load_section(args.params, args.section, TransferConfig)
     texts = focus_texts(args.corpus, args.tokenizer, cfg.focus_max_bytes) if args.method == "focus" else None
     write_json(args.metrics, transfer(args.model, args.tokenizer, args.method, args.out, seed=cfg.seed,
                                       train_texts=texts, hypernet_dir=args.hypernet, device=cfg.device))
@@ -23,4 +23,5 @@ if __name__ == "__main__":
     parser.add_argument("--hypernet", default=None, help="trained hypernetwork folder (method hypernet)")
     parser.add_argument("--out", required=True, help="transfer folder to write")
     parser.add_argument("--metrics", required=True, help="metrics JSON to write")
+    parser.add_argument("--section", default="transfer", help="params.yaml section to read")
     run_stage(main, parser)

@@ -30,9 +30,11 @@ class _ParagraphParser(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.paragraphs: list[str] = []
+        self.ids: list[str | None] = []  # the id attribute of the block each paragraph came from
         self._skip = 0
         self._depth = 0
         self._buf: list[str] = []
+        self._id_stack: list[str | None] = []
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         if tag in _SKIP_TAGS:
@@ -41,6 +43,7 @@ class _ParagraphParser(HTMLParser):
             if self._depth:
                 self._flush()
             self._depth += 1
+            self._id_stack.append(dict(attrs).get("id"))
         elif tag == "br" and self._depth:
             self._buf.append(" ")
 
@@ -50,6 +53,7 @@ class _ParagraphParser(HTMLParser):
         elif tag in _BLOCK_TAGS and self._depth:
             self._flush()
             self._depth -= 1
+            self._id_stack.pop()
 
     def handle_data(self, data: str) -> None:
         if self._depth and not self._skip:
@@ -59,6 +63,7 @@ class _ParagraphParser(HTMLParser):
         text = " ".join("".join(self._buf).split())
         if text:
             self.paragraphs.append(text)
+            self.ids.append(self._id_stack[-1] if self._id_stack else None)
         self._buf = []
 
 
@@ -68,6 +73,15 @@ def html_paragraphs(html: str) -> list[str]:
     parser.feed(html)
     parser.close()
     return parser.paragraphs
+
+
+def html_paragraph_ids(html: str) -> list[tuple[str, str]]:
+    """'<p id="a">Hello</p><p>x</p>' -> [('a', 'Hello')]: paragraphs whose block has an id (the help's
+    paragraph ids are the same in every translation)."""
+    parser = _ParagraphParser()
+    parser.feed(html)
+    parser.close()
+    return [(i, p) for i, p in zip(parser.ids, parser.paragraphs, strict=True) if i]
 
 
 def libreoffice_help_docs(root: Path, untranslated: set[str] | None = None) -> Iterator[tuple[str, str]]:

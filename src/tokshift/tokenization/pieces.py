@@ -17,7 +17,7 @@ import torch
 from tokenizers import Tokenizer
 
 from tokshift.core.errors import InputError, TokshiftError
-from tokshift.tokenization.spelling import decompose, is_byte_level
+from tokshift.tokenization.spelling import decompose, same_alphabet
 
 
 class DecompositionError(TokshiftError, ValueError):
@@ -62,7 +62,7 @@ def decompose_tokens(tokens: list[str], target: Tokenizer, base: Tokenizer, max_
 
     Tokens that exist verbatim in the base vocabulary are one piece: themselves.
     """
-    same_bytes = is_byte_level(target) and is_byte_level(base)
+    same_bytes = same_alphabet(target, base)
     base_vocab = base.get_vocab(with_added_tokens=True)
     unk_token = getattr(base.model, "unk_token", None)
     unk = base.token_to_id(unk_token) if unk_token else None

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
 from tokshift.core.atomic import atomic_dir
@@ -51,6 +51,10 @@ class TokenizerConfig:
     """End-of-sequence token (must be in special_tokens), or null."""
     unk_token: str | None = None
     """Unknown token; needed only when byte_level is false."""
+    pad_token: str | None = None
+    """Padding token (must be in special_tokens), or null (encoders batch padded texts: set it)."""
+    add_bos_eos: bool = False
+    """Wrap every encoded text as bos + text + eos, as XLM-R-style encoders expect (<s> ... </s>)."""
     min_frequency: int = 2
     """BPE: a pair must occur this often to be merged."""
     max_train_bytes: int = 20_000_000
@@ -65,10 +69,12 @@ class TokenizerConfig:
         check(bool(self.langs), "langs", "must name at least one language")
         for i, lang in enumerate(self.langs):
             check_language(lang, f"langs[{i}]")
-        for name in ("bos_token", "eos_token", "unk_token"):
+        for name in ("bos_token", "eos_token", "unk_token", "pad_token"):
             token = getattr(self, name)
             check(token is None or token in self.special_tokens, name, f"'{token}' must be in special_tokens")
         check(self.byte_level or self.unk_token is not None, "unk_token", "is required when byte_level is false")
+        check(not self.add_bos_eos or (self.bos_token is not None and self.eos_token is not None), "add_bos_eos",
+              "needs bos_token and eos_token")
         check(self.min_frequency >= 1, "min_frequency", f"must be >= 1, got {self.min_frequency}")
         check(self.max_train_bytes > 0, "max_train_bytes", f"must be > 0, got {self.max_train_bytes}")
 
@@ -98,6 +104,13 @@ def new_tokenizer(cfg: TokenizerConfig) -> tuple[Tokenizer, trainers.Trainer]:
     return tok, trainer
 
 
+def bos_eos_template(tok: Tokenizer, cfg: TokenizerConfig) -> processors.TemplateProcessing:
+    """Post-processor wrapping texts as `<bos> A <eos>` (pairs `<bos> A <eos> <eos> B <eos>`, as XLM-R)."""
+    bos, eos = cfg.bos_token, cfg.eos_token
+    return processors.TemplateProcessing(single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}",
+                                         special_tokens=[(bos, tok.token_to_id(bos)), (eos, tok.token_to_id(eos))])
+
+
 def training_texts(corpus: Path, cfg: TokenizerConfig) -> Iterator[str]:
     """Train-split documents of `cfg.langs`, at most max_train_bytes / len(langs) bytes per language."""
     per_lang = cfg.max_train_bytes // len(cfg.langs)
@@ -119,8 +132,10 @@ def train_tokenizer(corpus: Path, cfg: TokenizerConfig, out_dir: Path) -> dict[s
     tok, trainer = new_tokenizer(cfg)
     texts = list(training_texts(corpus, cfg))
     tok.train_from_iterator(texts, trainer=trainer, length=len(texts))
+    if cfg.add_bos_eos:
+        tok.post_processor = bos_eos_template(tok, cfg)
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=cfg.bos_token, eos_token=cfg.eos_token,
-                                   unk_token=cfg.unk_token, model_max_length=1_000_000_000)
+                                   unk_token=cfg.unk_token, pad_token=cfg.pad_token, model_max_length=1_000_000_000)
     with atomic_dir(out_dir) as tmp:
         fast.save_pretrained(tmp)
         # What later stages need to know (which languages this tokenizer is for) travels with it.

@@ -1,0 +1,145 @@
+"""Evaluate an encoder and its transfers on the help task: retrieval P@1 / MRR and topic accuracy per language.
+
+The setting is zero-shot, as the papers use XNLI: everything on the English side stays with the
+original model and tokenizer, and only the other language goes through the transfer.
+- Retrieval: each test paragraph in language L (embedded by the model under test) ranks all of L's
+  English test paragraphs (embedded by the original); P@1 and MRR of its own translation.
+- Topic: a linear classifier (multinomial logistic regression, L-BFGS) trained on the original's
+  embeddings of the English train items predicts the module of L's test items embedded by the model
+  under test. The original model's English test accuracy is the ceiling.
+Leaves out: fine-tuning the encoder on the task (frozen embeddings only).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from tokshift.core.device import DEVICES, is_device_name, resolve_device
+from tokshift.core.params import check
+from tokshift.encoders.help_task import TaskError, read_help_task
+from tokshift.hypernet.folder import base_fingerprint
+from tokshift.model.base import load_model
+from tokshift.model.pooling import embed_texts, read_pooling
+from tokshift.transfers.folder import apply_transfer, read_meta
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EncoderEvalConfig:
+    batch_size: int = 32
+    """Texts per forward pass."""
+    max_length: int = 256
+    """Tokens per text (longer ones are cut)."""
+    head_steps: int = 100
+    """L-BFGS iterations of the topic classifier."""
+    head_l2: float = 0.0001
+    """L2 penalty of the topic classifier's weights."""
+    seed: int = 0
+    """Seed of the classifier's start."""
+    device: str = "auto"
+    """Where the encoder runs: auto (CUDA when torch sees a GPU, else CPU), cpu, cuda or cuda:N."""
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "max_length", "head_steps"):
+            check(getattr(self, name) > 0, name, f"must be > 0, got {getattr(self, name)}")
+        check(self.head_l2 >= 0, "head_l2", f"must be >= 0, got {self.head_l2}")
+        check(is_device_name(self.device), "device", f"must be {DEVICES}, got '{self.device}'")
+
+
+def topic_head(emb: torch.Tensor, labels: torch.Tensor, n_classes: int, cfg: EncoderEvalConfig) -> torch.nn.Linear:
+    """A linear classifier [d -> n_classes] fitted by L-BFGS on cross-entropy + L2 (deterministic)."""
+    torch.manual_seed(cfg.seed)
+    head = torch.nn.Linear(emb.shape[1], n_classes)
+    opt = torch.optim.LBFGS(head.parameters(), max_iter=cfg.head_steps, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(head(emb), labels) + cfg.head_l2 * head.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return head.requires_grad_(False)
+
+
+def retrieval_scores(queries: torch.Tensor, passages: torch.Tensor) -> tuple[float, float]:
+    """(P@1, MRR) of query i finding passage i among all passages (cosine; both L2-normalised)."""
+    sims = queries @ passages.T
+    rank = (sims > sims.diagonal().unsqueeze(1)).sum(1) + 1  # 1 = the translation scores highest
+    return float((rank == 1).float().mean()), float((1.0 / rank.float()).mean())
+
+
+class HelpTaskEval:
+    """The original encoder's side of the task, computed once: English embeddings and the topic classifier."""
+
+    def __init__(self, base_dir: str | Path, task_file: str | Path, cfg: EncoderEvalConfig) -> None:
+        self.cfg, self.device = cfg, resolve_device(cfg.device, "encoder_eval.device")
+        self.model, self.tokenizer = load_model(str(base_dir), device=self.device)
+        self.base = base_fingerprint(self.model)
+        self.pooling, self.prefix = read_pooling(base_dir)
+        table = read_help_task(task_file)
+        self.rows = table.to_pylist()
+        train = [r for r in self.rows if r["split"] == "train"]
+        if not train:
+            raise TaskError(f"{task_file}: no English train items for the topic classifier")
+        self.classes = sorted({r["label"] for r in train})
+        self.test = {}
+        for r in self.rows:
+            if r["split"] == "test":
+                self.test.setdefault(r["lang"], []).append(r)
+        unknown = sorted({r["label"] for rows in self.test.values() for r in rows} - set(self.classes))
+        if unknown:
+            raise TaskError(f"{task_file}: test label(s) {unknown} have no English train items; rebuild the task")
+        labels = torch.tensor([self.classes.index(r["label"]) for r in train])
+        self.head = topic_head(self.embed([r["text"] for r in train]), labels, len(self.classes), cfg)
+        self.passages = {lang: self.embed([r["en_text"] for r in rows]) for lang, rows in self.test.items()}
+
+    def embed(self, texts: list[str], model=None, tokenizer=None) -> torch.Tensor:
+        return embed_texts(model or self.model, tokenizer or self.tokenizer, texts, self.pooling, self.prefix,
+                           self.cfg.batch_size, self.cfg.max_length)
+
+    def score(self, lang: str, model=None, tokenizer=None) -> dict[str, float]:
+        """tokens, P@1, MRR (not for English) and topic accuracy of `lang`'s test items under a model."""
+        if lang not in self.test:
+            raise TaskError(f"language '{lang}' has no test items in the task; choose from {sorted(self.test)}")
+        rows, tokenizer = self.test[lang], tokenizer or self.tokenizer
+        queries = self.embed([r["text"] for r in rows], model, tokenizer)
+        labels = torch.tensor([self.classes.index(r["label"]) for r in rows])
+        out = {"items": len(rows),
+               "tokens": sum(len(tokenizer(r["text"], add_special_tokens=False)["input_ids"]) for r in rows),
+               "accuracy": round(float((self.head(queries).argmax(1) == labels).float().mean()), 4)}
+        if lang != "en":
+            p1, mrr = retrieval_scores(queries, self.passages[lang])
+            out.update({"p_at_1": round(p1, 4), "mrr": round(mrr, 4)})
+        return out
+
+
+def evaluate_encoder(base_dir: str | Path, transfer_dirs: list[Path], task_file: str | Path,
+                     cfg: EncoderEvalConfig) -> list[dict]:
+    """Rows (model, tokenizer, method, lang, items, tokens, accuracy, p_at_1, mrr): the original on every
+    language, then each transfer on the task languages of its tokenizer."""
+    task = HelpTaskEval(base_dir, task_file, cfg)
+    rows = []
+    for lang in sorted(task.test):
+        rows.append({"model": "original", "tokenizer": "original", "method": "original", "lang": lang,
+                     **task.score(lang)})
+    original = {r["lang"]: r["tokens"] for r in rows}
+    for t_dir in transfer_dirs:
+        meta = read_meta(t_dir)
+        tokenizer = apply_transfer(task.model, t_dir, task.base)
+        name = Path(meta["target_tokenizer"]).name
+        langs = [lang for lang in meta.get("languages") or [] if lang in task.test and lang != "en"]
+        if not langs:
+            raise TaskError(f"{t_dir}: its tokenizer's languages {meta.get('languages')} have no test items in "
+                            f"the task ({sorted(task.test)})")
+        for lang in langs:
+            row = task.score(lang, task.model, tokenizer)
+            log.info("%s/%s %s: %s", name, meta["method"], lang, row)
+            rows.append({"model": f"{name}/{meta['method']}", "tokenizer": name, "method": meta["method"],
+                         "lang": lang, **row, "token_ratio": round(row["tokens"] / original[lang], 4)})
+    return rows
