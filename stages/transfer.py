@@ -4,11 +4,13 @@ new embeddings for one target tokenizer (params.yaml: the section named by --sec
 from tokshift.core.atomic import write_json
 from tokshift.core.params import load_section
 from tokshift.stage import run_stage, stage_parser
-from tokshift.transfers.methods import TransferConfig, focus_texts, transfer
+from tokshift.transfers.methods import EncoderTransferConfig, TransferConfig, focus_texts, transfer
+
+CONFIGS = {"transfer": TransferConfig, "encoder_transfer": EncoderTransferConfig}
 
 
 def main(args) -> None:
-    cfg = load_section(args.params, args.section, TransferConfig)
+    cfg = load_section(args.params, args.section, CONFIGS[args.section])
     texts = focus_texts(args.corpus, args.tokenizer, cfg.focus_max_bytes) if args.method == "focus" else None
     write_json(args.metrics, transfer(args.model, args.tokenizer, args.method, args.out, seed=cfg.seed,
                                       train_texts=texts, hypernet_dir=args.hypernet, device=cfg.device))
@@ -23,5 +25,5 @@ if __name__ == "__main__":
     parser.add_argument("--hypernet", default=None, help="trained hypernetwork folder (method hypernet)")
     parser.add_argument("--out", required=True, help="transfer folder to write")
     parser.add_argument("--metrics", required=True, help="metrics JSON to write")
-    parser.add_argument("--section", default="transfer", help="params.yaml section to read")
+    parser.add_argument("--section", default="transfer", choices=sorted(CONFIGS), help="params.yaml section to read")
     run_stage(main, parser)

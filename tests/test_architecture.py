@@ -18,7 +18,7 @@ LAYERS = [
     {"transfers"},
     {"dynamic"},
     {"large_vocab"},
-    {"evaluation"},
+    {"evaluation", "encoders"},
     {"adapt"},
     {"presets", "plots", "stage"},
     {"__init__", "cli"},

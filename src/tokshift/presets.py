@@ -62,13 +62,16 @@ def section_configs() -> dict[str, type]:
     from tokshift.evaluation.evaluate import EvaluateConfig
     from tokshift.hypernet.config import TrainConfig
     from tokshift.large_vocab.folder import VocabIndexConfig
-    from tokshift.model.base import BaseModelConfig
+    from tokshift.encoders.evaluate import EncoderEvalConfig
+    from tokshift.encoders.help_task import HelpTaskConfig
+    from tokshift.model.base import BaseModelConfig, EncoderModelConfig
     from tokshift.stats.tokens import StatsConfig
-    from tokshift.transfers.methods import TransferConfig
+    from tokshift.transfers.methods import EncoderTransferConfig, TransferConfig
 
     return {"corpus": CorpusConfig, "stats": StatsConfig, "base_model": BaseModelConfig, "transfer": TransferConfig,
             "hypernet": TrainConfig, "evaluate": EvaluateConfig, "dynamic_eval": DynamicEvalConfig,
-            "vocab_index": VocabIndexConfig, "adapt": AdaptConfig}
+            "vocab_index": VocabIndexConfig, "adapt": AdaptConfig, "encoder_model": EncoderModelConfig,
+            "help_task": HelpTaskConfig, "encoder_transfer": EncoderTransferConfig, "encoder_eval": EncoderEvalConfig}
 
 
 def overrides(preset: str | Path, params: str | Path = "params.yaml") -> list[str]:

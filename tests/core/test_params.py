@@ -70,7 +70,8 @@ def test_malformed_yaml_names_the_file(tmp_path):
 
 
 # `tokenizers` is a name -> TokenizerConfig mapping: which tokenizers to train is the pipeline's choice, and each
-# entry leaves every field but model, vocab_size and langs (required, no default) at TokenizerConfig's default.
+# entry leaves every field but model, vocab_size and langs (required, no default) and the base model's convention
+# at TokenizerConfig's default.
 NO_DEFAULT = {"tokenizers"}
 
 
@@ -87,4 +88,4 @@ def test_shipped_params_are_the_dataclass_defaults(section):
 
 def test_tokenizer_entries_only_set_required_fields():
     for name, entry in read_yaml(ROOT / "params.yaml")["tokenizers"].items():
-        assert set(entry) <= {"model", "vocab_size", "langs"}, f"tokenizers.{name}"
+        assert set(entry) <= {"model", "vocab_size", "langs", "convention"}, f"tokenizers.{name}"

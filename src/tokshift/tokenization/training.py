@@ -26,6 +26,10 @@ from tokshift.data.languages import check_language
 log = logging.getLogger(__name__)
 
 MODELS = ("bpe", "unigram")
+# Conventions of a base model family that a target tokenizer must share (convention field); smollm2 = the defaults.
+XLM_R = {"byte_level": False, "special_tokens": ["<s>", "<pad>", "</s>", "<unk>", "<mask>"], "bos_token": "<s>",
+         "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>", "add_bos_eos": True}
+CONVENTIONS = ("smollm2", "xlm-r")
 TOKENIZER_META = "tokshift_tokenizer.json"
 
 
@@ -59,8 +63,16 @@ class TokenizerConfig:
     """BPE: a pair must occur this often to be merged."""
     max_train_bytes: int = 20_000_000
     """Read at most this many UTF-8 bytes of training text (split evenly across langs)."""
+    convention: str = "smollm2"
+    """The base model family the tokenizer is for: smollm2 (the fields above as set) or xlm-r (SentencePiece-style:
+    Metaspace, not byte-level, <s> <pad> </s> <unk> <mask>, texts wrapped as <s> ... </s>; sets byte_level, the
+    special tokens and add_bos_eos, for multilingual-e5 and other XLM-R-vocabulary encoders)."""
 
     def __post_init__(self) -> None:
+        check(self.convention in CONVENTIONS, "convention", f"must be one of {CONVENTIONS}, got '{self.convention}'")
+        if self.convention == "xlm-r":
+            for name, value in XLM_R.items():
+                setattr(self, name, list(value) if isinstance(value, list) else value)
         check(self.model in MODELS, "model", f"must be one of {MODELS}, got '{self.model}'")
         check(self.vocab_size > 0, "vocab_size", f"must be > 0, got {self.vocab_size}")
         floor = len(self.special_tokens) + (256 if self.byte_level else 1)

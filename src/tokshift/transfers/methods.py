@@ -57,6 +57,14 @@ class TransferConfig:
                   f"stage), got '{method}'")
 
 
+@dataclass
+class EncoderTransferConfig(TransferConfig):
+    """Transfers of the encoder (params.yaml: encoder_transfer) to SentencePiece-style target tokenizers."""
+
+    tokenizers: list[str] = field(default_factory=lambda: ["de-sp-16k", "ru-sp-16k", "ja-sp-16k", "ko-sp-16k"])
+    methods: list[str] = field(default_factory=lambda: ["fvt", "focus"])
+
+
 def focus_texts(corpus: str | Path, tokenizer_dir: str | Path, max_bytes: int = 3_000_000) -> list[str]:
     """Train-split text of the tokenizer's languages, capped: what FOCUS trains its fastText model on."""
     texts = [t for lang in tokenizer_langs(tokenizer_dir)
