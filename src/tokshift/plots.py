@@ -93,8 +93,9 @@ def evaluation_png(rows_csv: Path, out: Path) -> Path:
     return save_png(fig, out)
 
 
-def hypernet_png(curve_csv: Path, out: Path) -> Path:
-    """Valid bpb vs training seconds: one solid line per eval tokenizer (hypernet), its FVT level dashed."""
+def hypernet_png(curve_csv: Path, out: Path, ylabel: str = "valid bits per byte (lower is better)") -> Path:
+    """Valid bpb (or another metric, `ylabel`) vs training seconds: one solid line per eval tokenizer (hypernet), its
+    FVT level dashed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -111,7 +112,7 @@ def hypernet_png(curve_csv: Path, out: Path) -> Path:
         if rows[0].get(f"{name}/fvt"):
             ax.axhline(float(rows[0][f"{name}/fvt"]), color=f"C{i}", linestyle="--", label=f"{name} FVT")
     ax.set_xlabel("training seconds (evaluations left out)")
-    ax.set_ylabel("valid bits per byte (lower is better)")
+    ax.set_ylabel(ylabel)
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return save_png(fig, out)

@@ -60,7 +60,7 @@ def section_configs() -> dict[str, type]:
     from tokshift.data.corpus import CorpusConfig
     from tokshift.dynamic.evaluate import DynamicEvalConfig
     from tokshift.evaluation.evaluate import EvaluateConfig
-    from tokshift.hypernet.config import TrainConfig
+    from tokshift.hypernet.config import EncoderHypernetConfig, TrainConfig
     from tokshift.large_vocab.folder import VocabIndexConfig
     from tokshift.encoders.evaluate import EncoderEvalConfig
     from tokshift.encoders.help_task import HelpTaskConfig
@@ -71,7 +71,8 @@ def section_configs() -> dict[str, type]:
     return {"corpus": CorpusConfig, "stats": StatsConfig, "base_model": BaseModelConfig, "transfer": TransferConfig,
             "hypernet": TrainConfig, "evaluate": EvaluateConfig, "dynamic_eval": DynamicEvalConfig,
             "vocab_index": VocabIndexConfig, "adapt": AdaptConfig, "encoder_model": EncoderModelConfig,
-            "help_task": HelpTaskConfig, "encoder_transfer": EncoderTransferConfig, "encoder_eval": EncoderEvalConfig}
+            "help_task": HelpTaskConfig, "encoder_transfer": EncoderTransferConfig, "encoder_eval": EncoderEvalConfig,
+            "encoder_hypernet": EncoderHypernetConfig}
 
 
 def overrides(preset: str | Path, params: str | Path = "params.yaml") -> list[str]:

@@ -1,4 +1,4 @@
-"""The training loop: a warm-up objective then another, and masked LMs refuse distillation."""
+"""The training loop: a warm-up objective then another, and each kind of model refuses terms it cannot give."""
 
 from __future__ import annotations
 
@@ -17,7 +17,12 @@ def test_hidden_warmup_then_objective(tiny_models, corpus_file):
     assert [np.isnan(r["hidden_loss"]) for r in rows] == [False, False, True]
 
 
-def test_masked_lm_refuses_distillation(tiny_models):
-    model, tok = load_model(str(tiny_models["bert-mlm"]))
-    with pytest.raises(ValueError, match="causal LM"):
-        Trainer(TrainConfig(objective="hidden", langs=["de"]), model, tok, {"de": ["text"]})
+@pytest.mark.parametrize(("kind", "objective", "message"), [
+    ("bert-mlm", "segment", "'segment' .* needs a causal LM"),
+    ("bert-mlm", "lm+hidden", "trains 'lm' \\(masked\\) alone"),
+    ("llama-tied", "lm+pooled", "'pooled' matches sentence embeddings of an encoder"),
+])
+def test_models_refuse_terms_they_cannot_give(tiny_models, kind, objective, message):
+    model, tok = load_model(str(tiny_models[kind]))
+    with pytest.raises(ValueError, match=message):
+        Trainer(TrainConfig(objective=objective, langs=["de"]), model, tok, {"de": ["text"]})

@@ -41,7 +41,8 @@ class StepBatch:
     known_base: torch.Tensor
     """... and their base ids (targets of the lexical loss)."""
     teacher_ids: torch.Tensor | None = None
-    """[B, T_teacher] base ids of the same text (up to the last aligned boundary), BOS first; None without teacher."""
+    """[B, T_teacher] base ids of the same text (up to the last aligned boundary), BOS first (and EOS last for a
+    bidirectional model); None without teacher."""
     teacher_mask: torch.Tensor | None = None
     """[B, T_teacher] 1 on real tokens."""
     align: Alignment | None = None
@@ -61,12 +62,19 @@ def pad_rows(rows: list[list[int]], fill: int, width: int = 0) -> tuple[torch.Te
 
 
 class BatchMaker:
-    """Builds StepBatch for a step; `teacher` adds the base tokenization and the alignment."""
+    """Builds StepBatch for a step; `teacher` adds the base tokenization and the alignment.
+
+    `end` / `base_end` (sampled and base ids of EOS) mark a bidirectional model: every state there reads the whole
+    text, so the student keeps only the tokens up to its last aligned boundary (both read exactly the same text)
+    and both sequences close with EOS, as such an encoder was trained.
+    """
 
     def __init__(self, stream: TextStream, base: Tokenizer, specials: list[str], start: int, base_start: int,
                  seq_len: int, max_pieces: int, sampler: SamplerConfig, seed: int, teacher: bool,
-                 used_only: Callable[[int], bool] = lambda step: False):
+                 used_only: Callable[[int], bool] = lambda step: False, end: int | None = None,
+                 base_end: int | None = None):
         self.stream, self.specials, self.start, self.base_start = stream, specials, start, base_start
+        self.end, self.base_end = end, base_end
         self.used_only = used_only
         self.seq_len, self.max_pieces, self.sampler, self.seed, self.teacher = (seq_len, max_pieces, sampler,
                                                                                seed, teacher)
@@ -83,8 +91,16 @@ class BatchMaker:
         sample = sample_tokenizer(self.stream.counts[lang], self.base, self.specials, self.sampler, rng)
         t1 = time.perf_counter()
         encs = sample.tokenizer.encode_batch(texts, add_special_tokens=False)
-        keep = self.seq_len - 1
-        ids, mask = pad_rows([[self.start, *e.ids[:keep]] for e in encs], self.start, self.seq_len)
+        keep = self.seq_len - (1 if self.end is None else 2)
+        # Student boundaries among the kept tokens (the full encoding decides whether the last one is whole).
+        s_ends = [{end: i for end, i in boundary_ends(e.offsets).items() if i < keep} for e in encs] \
+            if self.teacher else []
+        if self.end is None:
+            rows = [[self.start, *e.ids[:keep]] for e in encs]
+        else:
+            rows = [[self.start, *e.ids[:max(ends.values(), default=-1) + 1], self.end] for e, ends in
+                    zip(encs, s_ends, strict=True)]
+        ids, mask = pad_rows(rows, self.start, self.seq_len)
         t2 = time.perf_counter()
         words = sample.tokens[sample.n_special:]
         if self.used_only(step):
@@ -95,11 +111,10 @@ class BatchMaker:
         batch = StepBatch(lang, sample, ids, mask, pieces, torch.tensor([i for i, _ in known], dtype=torch.long),
                           torch.tensor([b for _, b in known], dtype=torch.long))
         if self.teacher:
-            # Student boundaries among the kept tokens (the full encoding decides whether the last one is whole).
-            s_ends = [{end: i for end, i in boundary_ends(e.offsets).items() if i < keep} for e in encs]
             cut = [text[:max(ends, default=0)] for text, ends in zip(texts, s_ends, strict=True)]
             t_encs = self.base_plain.encode_batch(cut, add_special_tokens=False)
-            batch.teacher_ids, batch.teacher_mask = pad_rows([[self.base_start, *e.ids] for e in t_encs],
+            close = [] if self.base_end is None else [self.base_end]
+            batch.teacher_ids, batch.teacher_mask = pad_rows([[self.base_start, *e.ids, *close] for e in t_encs],
                                                              self.base_start)
             batch.align = align_batch(s_ends, [boundary_ends(e.offsets) for e in t_encs], ids.shape[1],
                                       batch.teacher_ids.shape[1])

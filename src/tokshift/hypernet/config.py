@@ -16,7 +16,7 @@ from tokshift.hypernet.model import HypernetConfig
 from tokshift.hypernet.sampler import SamplerConfig
 from tokshift.hypernet.stream import StreamConfig
 
-OBJECTIVES = ("lm", "hidden", "segment")
+OBJECTIVES = ("lm", "hidden", "segment", "pooled")
 
 
 @dataclass
@@ -48,15 +48,18 @@ class TrainConfig:
     objective: str = "lm"
     """What the frozen base model teaches, a '+'-joined sum of: 'lm' (next-token cross-entropy on the sampled
     tokenization), 'hidden' (its states after hidden_layers blocks matched to the base tokenization's at aligned
-    boundaries), 'segment' (each text segment's probability between aligned boundaries matched to the base's).
-    Masked LMs: 'lm' only."""
+    boundaries), 'segment' (each text segment's probability between aligned boundaries matched to the base's),
+    'pooled' (the mean-pooled last states, a sentence embedding, matched by cosine). Causal LMs: lm, hidden, segment;
+    masked LMs: lm, hidden, pooled; encoders without a head (sentence-embedding models): hidden, pooled."""
     hidden_layers: int = 0
     """Blocks the 'hidden' objective runs (the student stops there when nothing else needs the logits); 0 = a
-    third of the base model's depth."""
+    third of the base model's depth (causal LMs) or all of it (encoders: every state sees the whole text)."""
     hidden_weight: float = 1.0
     """Weight of the 'hidden' term (a normalised MSE: 1 = error as large as the teacher states' variance)."""
     segment_weight: float = 1.0
     """Weight of the 'segment' term (mean KL over segments, nats)."""
+    pooled_weight: float = 1.0
+    """Weight of the 'pooled' term (mean 1 - cosine of the student's and teacher's mean-pooled last states)."""
     hidden_steps: int = 0
     """Warm-up steps after identity_steps that train with 'hidden' alone; `objective` afterwards."""
     prefetch: bool = False
@@ -135,3 +138,16 @@ class TrainConfig:
                 "embed_batch_tokens", "prefetch"}
         cfg = {k: v for k, v in asdict(self).items() if k not in skip}
         return hashlib.sha256(json.dumps([cfg, fingerprint], sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class EncoderHypernetConfig(TrainConfig):
+    """The encoder's hypernetwork (params.yaml: encoder_hypernet): multilingual-e5-small has no head, so the frozen
+    encoder teaches through its own states (hidden) and sentence embeddings (pooled) on its own tokenization."""
+
+    steps: int = 150
+    langs: list[str] = field(default_factory=lambda: ["de", "ru", "ja", "ko", "en"])
+    eval_every: int = 50
+    objective: str = "hidden+pooled"
+    eval_tokenizers: list[str] = field(default_factory=lambda: ["storage/tokenizers/de-sp-16k",
+                                                                "storage/tokenizers/ko-sp-16k"])

@@ -8,9 +8,12 @@
   probability of the text between two aligned boundaries under the student against the teacher's,
   as the KL divergence of the two Bernoulli distributions (segment / anything else), a soft target
   in place of the one-hot next token.
+- pooled_loss (encoders): the mean-pooled last states (the sentence embedding of e5-style models), student
+  against teacher, as 1 - cosine: what a retrieval or classification task reads from the model. For a
+  bidirectional model both tokenizations cover exactly the same text (batch.py cuts the student there).
 - forward_states: a model's forward with the residual stream after layer L captured (and optionally
   nothing run above it), for any architecture whose blocks form one ModuleList.
-Leaves out: attention-output targets; encoders (masked LMs train with the LM objective).
+Leaves out: attention-output targets.
 """
 
 from __future__ import annotations
@@ -57,7 +60,8 @@ def forward_states(model: PreTrainedModel, inputs: dict, layers: int, stop: bool
 
     handle = decoder_layers(model)[layers - 1].register_forward_hook(hook)
     try:
-        logits = functional_call(model, params or {}, (), {**inputs, "use_cache": False}).logits
+        out = functional_call(model, params or {}, (), {**inputs, "use_cache": False})
+        logits = getattr(out, "logits", None)  # an encoder without a head has none
     except _Stop:
         logits = None
     finally:
@@ -72,6 +76,16 @@ def hidden_loss(student: torch.Tensor, teacher: torch.Tensor, align: Alignment) 
     if len(t) == 0:
         return student.sum() * 0.0
     return (s - t).pow(2).sum() / (t - t.mean(0)).pow(2).sum().clamp(min=1e-6)
+
+
+def pooled_loss(student: torch.Tensor, mask: torch.Tensor, teacher: torch.Tensor,
+                teacher_mask: torch.Tensor) -> torch.Tensor:
+    """Mean over texts of 1 - cos(mean of the student's states, mean of the teacher's) ([B, T, d] + [B, T] masks)."""
+    def mean(states, m):
+        w = m.unsqueeze(-1).to(states.dtype)
+        return ((states * w).sum(1) / w.sum(1).clamp(min=1)).float()
+
+    return (1 - torch.nn.functional.cosine_similarity(mean(student, mask), mean(teacher, teacher_mask), dim=-1)).mean()
 
 
 def segment_logprobs(logits: torch.Tensor, ids: torch.Tensor, segment: torch.Tensor, n: int) -> torch.Tensor:

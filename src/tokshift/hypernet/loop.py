@@ -36,6 +36,7 @@ from tokshift.hypernet.distill import (
     default_layers,
     forward_states,
     hidden_loss,
+    pooled_loss,
     segment_logprobs,
     segment_loss,
     teacher_outputs,
@@ -58,6 +59,7 @@ from tokshift.hypernet.objective import (
 from tokshift.hypernet.predict import tokenizer_matrices
 from tokshift.hypernet.stream import TextStream
 from tokshift.model.embeddings import embedding_matrices, embedding_params, set_embeddings
+from tokshift.model.pooling import embed_texts
 from tokshift.model.score import ScoreConfig, score_texts
 from tokshift.tokenization.specials import special_strings
 
@@ -71,7 +73,8 @@ def predict_bucketed(hyper, core: Hypernetwork, pieces) -> dict[str, torch.Tenso
 
 class Trainer:
     def __init__(self, cfg: TrainConfig, model, base_hf, docs: dict[str, list[str]],
-                 eval_texts: dict[str, dict[str, list[str]]] | None = None):
+                 eval_texts: dict[str, dict[str, list[str]]] | None = None, prefix: str = ""):
+        """`prefix`: text an encoder expects before its inputs (e5: "query: "), used by its evaluation."""
         from accelerate import Accelerator
 
         self.cfg, self.base_hf = cfg, base_hf
@@ -98,16 +101,23 @@ class Trainer:
         self.special_rows = torch.tensor([base_hf.convert_tokens_to_ids(t) for t in self.specials],
                                          device=self.acc.device)
         self.stream = TextStream(docs, cfg.stream(), self.base_tok, self.acc.process_index, self.acc.num_processes)
-        if cfg.needs_teacher and not is_causal(model):
-            raise ValueError(f"hypernet.objective={cfg.objective!r} / hidden_steps need a causal LM; "
-                             f"{type(model).__name__} trains with objective 'lm'")
-        self.layers = cfg.hidden_layers or default_layers(model)
+        self.bidirectional = not is_causal(model)  # an encoder: every state reads the whole text
+        self.check_objective(model)
+        self.metric, self.prefix = ("pooled_distance" if self.bidirectional else "bpb"), prefix
+        self.references: dict[str, torch.Tensor] = {}  # original sentence embeddings of each eval tokenizer's text
+        self.layers = cfg.hidden_layers or (model.config.num_hidden_layers if self.bidirectional
+                                            else default_layers(model))
         check(self.layers <= model.config.num_hidden_layers, "hidden_layers",
               f"must be <= the base model's {model.config.num_hidden_layers} blocks, got {self.layers}")
-        self.weights = {"lm": 1.0, "hidden": cfg.hidden_weight, "segment": cfg.segment_weight}
+        self.weights = {"lm": 1.0, "hidden": cfg.hidden_weight, "segment": cfg.segment_weight,
+                        "pooled": cfg.pooled_weight}
+        ends = {}
+        if self.bidirectional and cfg.needs_teacher:  # both sequences close with EOS (</s>), as the encoder's own
+            eos = base_hf.eos_token or base_hf.sep_token
+            ends = {"end": self.specials.index(eos), "base_end": base_hf.convert_tokens_to_ids(eos)}
         maker = BatchMaker(self.stream, self.base_tok, self.specials, self.start, int(self.special_rows[self.start]),
                            cfg.seq_len, cfg.model.max_pieces, cfg.sampler, cfg.seed, cfg.needs_teacher,
-                           used_only=lambda step: cfg.terms(step) == {"hidden"})
+                           used_only=lambda step: cfg.terms(step) <= {"hidden", "pooled"}, **ends)
         self.batches = Prefetcher(maker, cfg.steps, background=cfg.prefetch)
         self.eval_texts = eval_texts or {}
         self.rows: list[dict] = []
@@ -116,6 +126,22 @@ class Trainer:
         self.earlier_seconds = 0.0  # spent by earlier runs of this training (from the checkpoint resumed)
         self.eval_seconds = 0.0  # spent evaluating, earlier runs included
         self.run_start = time.time()
+
+    def check_objective(self, model) -> None:
+        """Refuse terms the model cannot give, naming hypernet.objective."""
+        terms = set(self.cfg.objective.split("+")) | ({"hidden"} if self.cfg.hidden_steps else set())
+        kind = type(model).__name__
+        if self.bidirectional:
+            if "segment" in terms:
+                raise ValueError(f"hypernet.objective: 'segment' (next-segment likelihood) needs a causal LM; {kind} "
+                                 f"is an encoder: use hidden and/or pooled")
+            if "lm" in terms and (model.get_output_embeddings() is None or self.cfg.needs_teacher):
+                raise ValueError(f"hypernet.objective: {kind} " + ("has no LM head: use hidden and/or pooled"
+                                 if model.get_output_embeddings() is None else "trains 'lm' (masked) alone, or "
+                                 "hidden and/or pooled"))
+        elif "pooled" in terms:
+            raise ValueError(f"hypernet.objective: 'pooled' matches sentence embeddings of an encoder; {kind} is a "
+                             f"causal LM: use lm, hidden and/or segment")
 
     @property
     def seconds(self) -> float:
@@ -193,7 +219,8 @@ class Trainer:
             losses[name] = value.item()
         self.backward(loss)
         return {"loss": loss.item(), "lm_loss": losses["lm"], "lexical_loss": lex.item(),
-                "hidden_loss": losses["hidden"], "segment_loss": losses["segment"], "lang": batch.lang,
+                "hidden_loss": losses["hidden"], "segment_loss": losses["segment"], "pooled_loss": losses["pooled"],
+                "lang": batch.lang,
                 "vocab": len(batch.sample.tokens), "tokens": int(batch.mask.sum()), "truncated": batch.pieces.truncated}
 
     def distill_terms(self, batch: StepBatch, mats: dict[str, torch.Tensor], ids: torch.Tensor, mask: torch.Tensor,
@@ -210,6 +237,8 @@ class Trainer:
             out["lm"] = causal_ce(s_logits, ids, mask)
         if "hidden" in terms:
             out["hidden"] = hidden_loss(s_states, t_states, align)
+        if "pooled" in terms:
+            out["pooled"] = pooled_loss(s_states, mask, t_states, t_mask)
         if "segment" in terms:
             n = len(align.student)
             out["segment"] = segment_loss(segment_logprobs(s_logits, ids, align.student_segment.to(dev), n),
@@ -221,7 +250,8 @@ class Trainer:
             loss = identity_loss(self.core, self.hyper, self.cfg.identity_batch, gen)
         self.backward(loss)
         return {"loss": loss.item(), "lm_loss": float("nan"), "lexical_loss": loss.item(), "hidden_loss": float("nan"),
-                "segment_loss": float("nan"), "lang": "", "vocab": 0, "tokens": 0, "truncated": 0}
+                "segment_loss": float("nan"), "pooled_loss": float("nan"), "lang": "", "vocab": 0, "tokens": 0,
+                "truncated": 0}
 
     def backward(self, loss: torch.Tensor) -> None:
         self.acc.backward(loss)
@@ -234,7 +264,8 @@ class Trainer:
 
     # --- evaluation ----------------------------------------------------------------------------------
     def evaluate(self, fvt: bool = False) -> dict[str, float]:
-        """bpb of each eval tokenizer's valid text with hypernetwork (or FVT) embeddings; main process only."""
+        """bpb (encoders: pooled distance, see pooled_distance) of each eval tokenizer's valid text with
+        hypernetwork (or FVT) embeddings; main process only."""
         out, start = {}, time.time()
         if not self.acc.is_main_process or not self.eval_texts:
             return out
@@ -247,6 +278,9 @@ class Trainer:
             else:
                 mats, _ = tokenizer_matrices(self.final, target, self.base_hf, self.cfg.embed_batch_tokens)
             set_embeddings(self.eval_model, {k: v.to(self.acc.device) for k, v in mats.items()}, target)
+            if self.bidirectional:
+                out[Path(tok_dir).name] = self.pooled_distance(tok_dir, target, by_lang)
+                continue
             nll = n_bytes = 0.0
             for lang, texts in by_lang.items():
                 score = score_texts(self.eval_model, target, texts, ScoreConfig(512, 384, 4096), desc=f"eval {lang}")
@@ -254,6 +288,16 @@ class Trainer:
             out[Path(tok_dir).name] = round(nll / max(n_bytes, 1), 5)
         self.eval_seconds += time.time() - start
         return out
+
+    def pooled_distance(self, tok_dir: str, target, by_lang: dict[str, list[str]]) -> float:
+        """Mean 1 - cosine between the sentence embeddings (mean pooling) of the valid paragraphs under `target`
+        (the eval model) and under the original model and tokenizer (computed once per tokenizer)."""
+        paragraphs = [p for texts in by_lang.values() for t in texts for p in t.split("\n") if p.strip()]
+        if tok_dir not in self.references:
+            self.references[tok_dir] = embed_texts(self.model, self.base_hf, paragraphs, "mean", self.prefix,
+                                                   max_length=self.cfg.seq_len)
+        moved = embed_texts(self.eval_model, target, paragraphs, "mean", self.prefix, max_length=self.cfg.seq_len)
+        return round(float((1 - (moved * self.references[tok_dir]).sum(1)).mean()), 5)
 
     # --- the loop ------------------------------------------------------------------------------------
     def train(self, checkpoint_root: Path) -> dict:

@@ -22,7 +22,10 @@ from tokshift.tokenization.pieces import pad_pieces
 
 
 def is_causal(model: PreTrainedModel) -> bool:
-    return not getattr(model.config, "is_encoder_decoder", False) and "MaskedLM" not in type(model).__name__
+    """A causal LM: a head over the vocabulary, not masked, not an encoder-decoder (BertModel-style encoders
+    without a head are not)."""
+    return (not getattr(model.config, "is_encoder_decoder", False) and "MaskedLM" not in type(model).__name__
+            and model.get_output_embeddings() is not None)
 
 
 def causal_ce(logits: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -22,9 +22,10 @@ from tokshift.hypernet.config import TrainConfig
 from tokshift.hypernet.folder import save_hypernet
 from tokshift.hypernet.loop import Trainer
 from tokshift.model.base import load_model
+from tokshift.model.pooling import POOLING_CONFIG, read_pooling
 from tokshift.tokenization.training import tokenizer_langs
 
-LOSSES = ("lm_loss", "hidden_loss", "segment_loss", "lexical_loss")
+LOSSES = ("lm_loss", "hidden_loss", "segment_loss", "pooled_loss", "lexical_loss")
 
 
 def training_texts(corpus: str | Path, cfg: TrainConfig) -> tuple[dict[str, list[str]], dict[str, dict[str, list]]]:
@@ -59,7 +60,8 @@ def train_hypernet(model_dir: str | Path, corpus: str | Path, out_dir: str | Pat
     start = time.time()
     docs, eval_texts = training_texts(corpus, cfg)
     model, base_hf = load_model(str(model_dir))
-    trainer = Trainer(cfg, model, base_hf, docs, eval_texts)
+    prefix = read_pooling(model_dir)[1] if (Path(model_dir) / POOLING_CONFIG).exists() else ""
+    trainer = Trainer(cfg, model, base_hf, docs, eval_texts, prefix)
     result = trainer.train(Path(checkpoint_dir))
     if not trainer.acc.is_main_process:
         return trainer, {}
@@ -75,6 +77,6 @@ def train_hypernet(model_dir: str | Path, corpus: str | Path, out_dir: str | Pat
         **{f"final_{name}": tail_mean(rows, name) for name in LOSSES},
         "truncated_pieces": sum(r["truncated"] for r in rows),
         "parameters": trainer.core.describe()["parameters"],
-        "valid_bpb": {"fvt": result["fvt_bpb"], "hypernet": {k.split("/")[0]: v for k, v in
-                                                            result["final_bpb"].items() if k.endswith("/hypernet")}},
+        f"valid_{trainer.metric}": {"fvt": result["fvt_bpb"], "hypernet": {
+            k.split("/")[0]: v for k, v in result["final_bpb"].items() if k.endswith("/hypernet")}},
     }
