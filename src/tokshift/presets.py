@@ -59,11 +59,12 @@ def section_configs() -> dict[str, type]:
     from tokshift.adapt.config import AdaptConfig
     from tokshift.data.corpus import CorpusConfig
     from tokshift.dynamic.evaluate import DynamicEvalConfig
+    from tokshift.encoders.dynamic import EncoderDynamicConfig
+    from tokshift.encoders.evaluate import EncoderEvalConfig
+    from tokshift.encoders.help_task import HelpTaskConfig
     from tokshift.evaluation.evaluate import EvaluateConfig
     from tokshift.hypernet.config import EncoderHypernetConfig, TrainConfig
     from tokshift.large_vocab.folder import VocabIndexConfig
-    from tokshift.encoders.evaluate import EncoderEvalConfig
-    from tokshift.encoders.help_task import HelpTaskConfig
     from tokshift.model.base import BaseModelConfig, EncoderModelConfig
     from tokshift.stats.tokens import StatsConfig
     from tokshift.transfers.methods import EncoderTransferConfig, TransferConfig
@@ -72,7 +73,7 @@ def section_configs() -> dict[str, type]:
             "hypernet": TrainConfig, "evaluate": EvaluateConfig, "dynamic_eval": DynamicEvalConfig,
             "vocab_index": VocabIndexConfig, "adapt": AdaptConfig, "encoder_model": EncoderModelConfig,
             "help_task": HelpTaskConfig, "encoder_transfer": EncoderTransferConfig, "encoder_eval": EncoderEvalConfig,
-            "encoder_hypernet": EncoderHypernetConfig}
+            "encoder_hypernet": EncoderHypernetConfig, "encoder_dynamic_eval": EncoderDynamicConfig}
 
 
 def overrides(preset: str | Path, params: str | Path = "params.yaml") -> list[str]:

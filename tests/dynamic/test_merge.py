@@ -95,3 +95,18 @@ def test_bad_input(base):
     # Whitespace and control characters only: handled, still exact.
     batch = dynamic_tokenize([" \t\n\x00 ", ""], base, MergeConfig(min_count=1))
     assert b"".join(token_bytes(t, base) for t in batch.tokens[0]) == b" \t\n\x00 " and batch.tokens[1] == []
+
+
+def test_sentencepiece_base_merges_inside_words_and_never_merges_unknowns(tiny_e5):
+    from transformers import AutoTokenizer
+
+    base = AutoTokenizer.from_pretrained(tiny_e5["folder"]).backend_tokenizer
+    texts = ["einschung derverber einschung", "einschung € derverber", "gensteauf derverber einschung"]
+    batch = dynamic_tokenize(texts, base, MergeConfig(budget=1000, min_count=1))
+    assert batch.reduction > 0.3 and batch.merges > 0
+    unk = base.token_to_id("<unk>")
+    for text, tokens in zip(texts, batch.tokens, strict=True):
+        pieces = ["".join(base.id_to_token(i) for i in tok) for tok in tokens]
+        assert "".join(pieces).replace("▁", " ").strip().replace("<unk>", "€") == text  # concatenates to the text
+        assert all(p.count("▁") <= 1 and (p.startswith("▁") or "▁" not in p) for p in pieces)  # one word each
+        assert all(tok == (unk,) for tok in tokens if unk in tok)  # <unk> stays alone

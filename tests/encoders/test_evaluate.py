@@ -79,3 +79,30 @@ def test_a_transfer_for_a_language_without_test_items_is_named(tiny_e5, task_fil
     (tmp_path / "t" / "transfer.json").write_text(json.dumps(meta))
     with pytest.raises(TaskError, match=r"languages \['ko'\] have no test items"):
         evaluate_encoder(tiny_e5["folder"], [tmp_path / "t"], task_file, EncoderEvalConfig())
+
+
+@pytest.fixture(scope="module")
+def e5_hypernet(tiny_e5, tmp_path_factory):
+    """An untrained hypernetwork for the tiny encoder (heads at zero: FVT embeddings of merged tokens)."""
+    from tests.helpers import hyper_for
+    from tokshift.hypernet.folder import base_fingerprint, save_hypernet
+    from tokshift.model.base import load_model
+
+    model, _ = load_model(str(tiny_e5["folder"]))
+    out = tmp_path_factory.mktemp("e5-hypernet")
+    save_hypernet(hyper_for(model, max_pieces=16), out, base_fingerprint(model))
+    return out
+
+
+def test_dynamic_reduction_zero_is_the_original_and_targets_shorten(tiny_e5, e5_hypernet, task_file):
+    from tokshift.encoders.dynamic import EncoderDynamicConfig, evaluate_encoder_dynamic
+
+    cfg = EncoderDynamicConfig(reductions=[0.0, 0.2], batch_size=8, eval=EncoderEvalConfig(batch_size=5))
+    rows = evaluate_encoder_dynamic(tiny_e5["folder"], e5_hypernet, task_file, cfg)
+    original = evaluate_encoder(tiny_e5["folder"], [], task_file, EncoderEvalConfig())[0]
+    zero, shorter = rows
+    assert (zero["target"], zero["reduction"], zero["tokens"]) == (0.0, 0.0, original["tokens"])
+    for key in ("p_at_1", "mrr", "accuracy"):
+        assert zero[key] == pytest.approx(original[key], abs=1e-6), key
+    assert shorter["reduction"] > 0 and shorter["tokens"] < zero["tokens"]  # as far as pairs repeat in a batch
+    assert "p_at_1_change" in shorter and "accuracy_change" in shorter

@@ -25,7 +25,7 @@ from tokenizers import Tokenizer
 from tokshift.core.errors import InputError
 from tokshift.core.params import check
 from tokshift.tokenization import specials
-from tokshift.tokenization.spelling import is_byte_level
+from tokshift.tokenization.spelling import is_byte_level, metaspace, unknown_id
 
 BOUNDARIES = ("pretoken", "word", "word_hyphen")
 # Where a new unit may start in `word` / `word_hyphen` mode: leading whitespace belongs to the word after it.
@@ -178,10 +178,11 @@ def merge_units(batch_units: list[list[list[int]]], cfg: MergeConfig) -> tuple[l
 
 
 def base_encode(texts: list[str], base: Tokenizer) -> list:
-    """Base encodings (no added BOS/EOS) of `texts`; the base must be byte-level so tokens concatenate to the text."""
-    if not is_byte_level(base):
-        raise InputError("dynamic tokenization needs a byte-level base tokenizer (tokens that concatenate back "
-                         "to the text); this base tokenizer is not byte-level")
+    """Base encodings (no added BOS/EOS) of `texts`; the base must be byte-level or SentencePiece-style so tokens
+    concatenate to the text."""
+    if not is_byte_level(base) and metaspace(base) is None:
+        raise InputError("dynamic tokenization needs a byte-level or SentencePiece-style (Metaspace) base tokenizer, "
+                         "whose tokens concatenate back to the text; this base tokenizer is neither")
     return base.encode_batch(texts, add_special_tokens=False)
 
 
@@ -191,6 +192,8 @@ def dynamic_tokenize(texts: list[str], base: Tokenizer, cfg: MergeConfig,
     if not texts:
         raise InputError("dynamic tokenization needs at least one text in the batch")
     special = set(special_ids) if special_ids is not None else specials.special_ids(base)
+    if (unk := unknown_id(base)) is not None:
+        special.add(unk)  # an unknown character has no spelling to merge
     encs = base_encode(texts, base)
     batch_units = [units(text, e.ids, e.word_ids, e.offsets, special, cfg.boundary)
                    for text, e in zip(texts, encs, strict=True)]

@@ -105,13 +105,22 @@ class HelpTaskEval:
 
     def score(self, lang: str, model=None, tokenizer=None) -> dict[str, float]:
         """tokens, P@1, MRR (not for English) and topic accuracy of `lang`'s test items under a model."""
+        rows, tokenizer = self.items(lang), tokenizer or self.tokenizer
+        queries = self.embed([r["text"] for r in rows], model, tokenizer)
+        tokens = sum(len(tokenizer(r["text"], add_special_tokens=False)["input_ids"]) for r in rows)
+        return self.score_embeddings(lang, queries, tokens)
+
+    def items(self, lang: str) -> list[dict]:
+        """`lang`'s test items; a language without any is an error naming the task's languages."""
         if lang not in self.test:
             raise TaskError(f"language '{lang}' has no test items in the task; choose from {sorted(self.test)}")
-        rows, tokenizer = self.test[lang], tokenizer or self.tokenizer
-        queries = self.embed([r["text"] for r in rows], model, tokenizer)
+        return self.test[lang]
+
+    def score_embeddings(self, lang: str, queries: torch.Tensor, tokens: int) -> dict[str, float]:
+        """items, tokens, accuracy and (not for English) P@1 and MRR of `lang`'s items embedded as `queries`."""
+        rows = self.items(lang)
         labels = torch.tensor([self.classes.index(r["label"]) for r in rows])
-        out = {"items": len(rows),
-               "tokens": sum(len(tokenizer(r["text"], add_special_tokens=False)["input_ids"]) for r in rows),
+        out = {"items": len(rows), "tokens": tokens,
                "accuracy": round(float((self.head(queries).argmax(1) == labels).float().mean()), 4)}
         if lang != "en":
             p1, mrr = retrieval_scores(queries, self.passages[lang])

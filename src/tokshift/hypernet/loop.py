@@ -12,7 +12,6 @@ changed config starts fresh instead of resuming something else. Leaves out: grad
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import shutil
@@ -24,14 +23,14 @@ import numpy as np
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
-from transformers import AutoTokenizer, get_cosine_schedule_with_warmup
+from transformers import get_cosine_schedule_with_warmup
 
 from tokshift.core.atomic import atomic_dir
 from tokshift.core.device import resolve_device
 from tokshift.core.params import check
-from tokshift.heuristics.fvt import fvt_matrices
 from tokshift.hypernet.batch import BatchMaker, Prefetcher, StepBatch
 from tokshift.hypernet.config import OBJECTIVES, TrainConfig
+from tokshift.hypernet.curve import ValidCurve
 from tokshift.hypernet.distill import (
     default_layers,
     forward_states,
@@ -51,16 +50,14 @@ from tokshift.hypernet.folder import (
 from tokshift.hypernet.model import Hypernetwork
 from tokshift.hypernet.objective import (
     causal_ce,
+    check_terms,
     identity_loss,
     is_causal,
     lexical_loss,
     lm_loss,
 )
-from tokshift.hypernet.predict import tokenizer_matrices
 from tokshift.hypernet.stream import TextStream
-from tokshift.model.embeddings import embedding_matrices, embedding_params, set_embeddings
-from tokshift.model.pooling import embed_texts
-from tokshift.model.score import ScoreConfig, score_texts
+from tokshift.model.embeddings import embedding_matrices, embedding_params
 from tokshift.tokenization.specials import special_strings
 
 log = logging.getLogger(__name__)
@@ -102,9 +99,7 @@ class Trainer:
                                          device=self.acc.device)
         self.stream = TextStream(docs, cfg.stream(), self.base_tok, self.acc.process_index, self.acc.num_processes)
         self.bidirectional = not is_causal(model)  # an encoder: every state reads the whole text
-        self.check_objective(model)
-        self.metric, self.prefix = ("pooled_distance" if self.bidirectional else "bpb"), prefix
-        self.references: dict[str, torch.Tensor] = {}  # original sentence embeddings of each eval tokenizer's text
+        check_terms(cfg, model, self.bidirectional)
         self.layers = cfg.hidden_layers or (model.config.num_hidden_layers if self.bidirectional
                                             else default_layers(model))
         check(self.layers <= model.config.num_hidden_layers, "hidden_layers",
@@ -120,28 +115,15 @@ class Trainer:
                            used_only=lambda step: cfg.terms(step) <= {"hidden", "pooled"}, **ends)
         self.batches = Prefetcher(maker, cfg.steps, background=cfg.prefetch)
         self.eval_texts = eval_texts or {}
+        self.curve = ValidCurve(model, base_hf, self.eval_texts, self.bidirectional, prefix, cfg.seq_len,
+                                cfg.embed_batch_tokens)
+        self.metric = self.curve.metric
         self.rows: list[dict] = []
         self.bpb_rows: list[dict] = []
         self.step = 0
         self.earlier_seconds = 0.0  # spent by earlier runs of this training (from the checkpoint resumed)
         self.eval_seconds = 0.0  # spent evaluating, earlier runs included
         self.run_start = time.time()
-
-    def check_objective(self, model) -> None:
-        """Refuse terms the model cannot give, naming hypernet.objective."""
-        terms = set(self.cfg.objective.split("+")) | ({"hidden"} if self.cfg.hidden_steps else set())
-        kind = type(model).__name__
-        if self.bidirectional:
-            if "segment" in terms:
-                raise ValueError(f"hypernet.objective: 'segment' (next-segment likelihood) needs a causal LM; {kind} "
-                                 f"is an encoder: use hidden and/or pooled")
-            if "lm" in terms and (model.get_output_embeddings() is None or self.cfg.needs_teacher):
-                raise ValueError(f"hypernet.objective: {kind} " + ("has no LM head: use hidden and/or pooled"
-                                 if model.get_output_embeddings() is None else "trains 'lm' (masked) alone, or "
-                                 "hidden and/or pooled"))
-        elif "pooled" in terms:
-            raise ValueError(f"hypernet.objective: 'pooled' matches sentence embeddings of an encoder; {kind} is a "
-                             f"causal LM: use lm, hidden and/or segment")
 
     @property
     def seconds(self) -> float:
@@ -264,40 +246,14 @@ class Trainer:
 
     # --- evaluation ----------------------------------------------------------------------------------
     def evaluate(self, fvt: bool = False) -> dict[str, float]:
-        """bpb (encoders: pooled distance, see pooled_distance) of each eval tokenizer's valid text with
-        hypernetwork (or FVT) embeddings; main process only."""
+        """The valid curve's metric (curve.py) of each eval tokenizer with hypernetwork (or FVT) embeddings; main
+        process only."""
         out, start = {}, time.time()
         if not self.acc.is_main_process or not self.eval_texts:
             return out
-        if not hasattr(self, "eval_model"):
-            self.eval_model = copy.deepcopy(self.model).float()
-        for tok_dir, by_lang in self.eval_texts.items():
-            target = AutoTokenizer.from_pretrained(tok_dir)
-            if fvt:
-                mats = fvt_matrices(self.model, target, self.base_hf)
-            else:
-                mats, _ = tokenizer_matrices(self.final, target, self.base_hf, self.cfg.embed_batch_tokens)
-            set_embeddings(self.eval_model, {k: v.to(self.acc.device) for k, v in mats.items()}, target)
-            if self.bidirectional:
-                out[Path(tok_dir).name] = self.pooled_distance(tok_dir, target, by_lang)
-                continue
-            nll = n_bytes = 0.0
-            for lang, texts in by_lang.items():
-                score = score_texts(self.eval_model, target, texts, ScoreConfig(512, 384, 4096), desc=f"eval {lang}")
-                nll, n_bytes = nll + score.nll_bits, n_bytes + score.n_bytes
-            out[Path(tok_dir).name] = round(nll / max(n_bytes, 1), 5)
+        out = self.curve.score(None if fvt else self.final, self.acc.device)
         self.eval_seconds += time.time() - start
         return out
-
-    def pooled_distance(self, tok_dir: str, target, by_lang: dict[str, list[str]]) -> float:
-        """Mean 1 - cosine between the sentence embeddings (mean pooling) of the valid paragraphs under `target`
-        (the eval model) and under the original model and tokenizer (computed once per tokenizer)."""
-        paragraphs = [p for texts in by_lang.values() for t in texts for p in t.split("\n") if p.strip()]
-        if tok_dir not in self.references:
-            self.references[tok_dir] = embed_texts(self.model, self.base_hf, paragraphs, "mean", self.prefix,
-                                                   max_length=self.cfg.seq_len)
-        moved = embed_texts(self.eval_model, target, paragraphs, "mean", self.prefix, max_length=self.cfg.seq_len)
-        return round(float((1 - (moved * self.references[tok_dir]).sum(1)).mean()), 5)
 
     # --- the loop ------------------------------------------------------------------------------------
     def train(self, checkpoint_root: Path) -> dict:

@@ -79,3 +79,19 @@ def identity_loss(core: Hypernetwork, forward, n: int, generator: torch.Generato
     pieces = pad_pieces([[int(i)] for i in ids], core.cfg.max_pieces)
     pred = forward(pieces.ids, pieces.lengths)
     return lexical_loss(core, pred, torch.arange(n), ids)
+
+
+def check_terms(cfg, model: PreTrainedModel, bidirectional: bool) -> None:
+    """Refuse objective terms (TrainConfig) the model cannot give, naming hypernet.objective."""
+    terms = set(cfg.objective.split("+")) | ({"hidden"} if cfg.hidden_steps else set())
+    kind, head = type(model).__name__, model.get_output_embeddings() is not None
+    if bidirectional:
+        if "segment" in terms:
+            raise ValueError(f"hypernet.objective: 'segment' (next-segment likelihood) needs a causal LM; {kind} is "
+                             f"an encoder: use hidden and/or pooled")
+        if "lm" in terms and (not head or cfg.needs_teacher):
+            raise ValueError(f"hypernet.objective: {kind} " + ("trains 'lm' (masked) alone, or hidden and/or pooled"
+                             if head else "has no LM head: use hidden and/or pooled"))
+    elif "pooled" in terms:
+        raise ValueError(f"hypernet.objective: 'pooled' matches sentence embeddings of an encoder; {kind} is a causal "
+                         f"LM: use lm, hidden and/or segment")

@@ -86,7 +86,8 @@ class BaseModelConfig:
 
 @dataclass
 class EncoderModelConfig(BaseModelConfig):
-    """The encoder base (params.yaml: encoder_model): multilingual-e5-small, checked by a help paragraph's translation."""
+    """The encoder base (params.yaml: encoder_model): multilingual-e5-small, checked by a help paragraph's
+    translation."""
 
     name_or_path: str = EMBEDDED_ENCODER
     check_prompt: str = ""

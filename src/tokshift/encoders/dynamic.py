@@ -1,0 +1,99 @@
+"""Dynamic tokenization on the encoder: shorter inputs for the help task at each token-reduction target.
+
+Each language's test items are cut into batches (the paper's batch of 32); in each batch the most
+frequent adjacent pairs of base (SentencePiece) tokens are merged (dynamic/merge.py) until the batch
+has `reduction` fewer tokens, never across a pretoken (a whitespace-separated word for XLM-R), and
+merged tokens are embedded by the encoder's hypernetwork (dynamic/embed.py). The encoder runs on
+[<s>, prefix tokens, dynamic tokens, </s>]; the prefix (e5's "query:") is never merged and not counted.
+Scores are those of the help task (evaluate.py: English side by the original), so reduction 0 is the
+original model exactly. Output: the paper's XNLI-style trade-off, per language and target.
+Leaves out: merging the English side too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from tokshift.core.device import DEVICES, is_device_name
+from tokshift.core.params import check
+from tokshift.dynamic.embed import DynamicEmbedder, template_specials
+from tokshift.dynamic.merge import MergeConfig, dynamic_tokenize
+from tokshift.encoders.evaluate import EncoderEvalConfig, HelpTaskEval
+from tokshift.hypernet.folder import load_hypernet
+from tokshift.model.pooling import encoder_states, pool
+
+
+@dataclass
+class EncoderDynamicConfig:
+    reductions: list[float] = field(default_factory=lambda: [0.0, 0.1, 0.2, 0.3])
+    """Token-reduction targets per batch (0 = the base tokenization, through the same embedding path)."""
+    batch_size: int = 32
+    """Texts merged together (the dynamic-tokenization paper's batch)."""
+    max_merges: int = 2000
+    """Most merges per batch, whatever the target."""
+    boundary: str = "pretoken"
+    """Unit a dynamic token stays in (tokshift.dynamic.merge.MergeConfig.boundary)."""
+    cache_size: int = 100_000
+    """Hypernetwork predictions kept in the LRU cache."""
+    eval: EncoderEvalConfig = field(default_factory=EncoderEvalConfig)
+    """The help task's classifier and batching (as in encoder_eval)."""
+
+    def __post_init__(self) -> None:
+        check(bool(self.reductions) and all(0 <= r < 1 for r in self.reductions), "reductions",
+              f"must be targets in [0, 1), got {self.reductions}")
+        check(self.batch_size > 0, "batch_size", f"must be > 0, got {self.batch_size}")
+        check(self.max_merges > 0, "max_merges", f"must be > 0, got {self.max_merges}")
+        MergeConfig(boundary=self.boundary)  # validates the boundary name
+        check(is_device_name(self.eval.device), "eval.device", f"must be {DEVICES}, got '{self.eval.device}'")
+
+
+@torch.no_grad()
+def dynamic_queries(task: HelpTaskEval, embedder: DynamicEmbedder, texts: list[str], merge: MergeConfig,
+                    batch_size: int) -> tuple[torch.Tensor, int, int]:
+    """(sentence embeddings [N, d], dynamic tokens, base tokens) of `texts` merged batch by batch."""
+    base = embedder.base
+    before, after = template_specials(base)
+    prefix = base.encode(task.prefix.strip(), add_special_tokens=False).ids if task.prefix.strip() else []
+    head = [(t,) for t in [*before, *prefix]]
+    out, n_dynamic, n_base = [], 0, 0
+    for start in range(0, len(texts), batch_size):
+        batch = dynamic_tokenize(texts[start:start + batch_size], base, merge)
+        n_dynamic, n_base = n_dynamic + sum(batch.lengths), n_base + sum(batch.base_lengths)
+        rows = [head + list(toks)[:task.cfg.max_length - len(head) - len(after)] + [(t,) for t in after]
+                for toks in batch.tokens]
+        width = max(len(r) for r in rows)
+        embeds = embedder.table.new_zeros(len(rows), width, embedder.table.shape[1])
+        mask = torch.zeros(len(rows), width, dtype=torch.long, device=embeds.device)
+        for i, toks in enumerate(rows):
+            embeds[i, :len(toks)], mask[i, :len(toks)] = embedder.rows(toks), 1
+        out.append(pool(encoder_states(task.model, None, mask, embeds), mask, task.pooling).cpu())
+    return torch.cat(out), n_dynamic, n_base
+
+
+def evaluate_encoder_dynamic(base_dir: str | Path, hypernet_dir: str | Path, task_file: str | Path,
+                             cfg: EncoderDynamicConfig) -> list[dict]:
+    """One row per language and reduction target: tokens, achieved reduction, P@1, MRR, accuracy and their
+    change relative to reduction 0."""
+    task = HelpTaskEval(base_dir, task_file, cfg.eval)
+    embedder = DynamicEmbedder(task.model, load_hypernet(hypernet_dir, task.model), task.tokenizer.backend_tokenizer,
+                               cfg.cache_size)
+    rows = []
+    for lang in sorted(task.test):
+        texts = [r["text"] for r in task.items(lang)]
+        reference = None
+        for target in tqdm(sorted({0.0, *cfg.reductions}), desc=f"dynamic {lang}", unit="target", disable=None):
+            merge = MergeConfig(budget=cfg.max_merges if target else 0, target_reduction=target,
+                                boundary=cfg.boundary, max_pieces=embedder.hyper.cfg.max_pieces)
+            queries, n_dynamic, n_base = dynamic_queries(task, embedder, texts, merge, cfg.batch_size)
+            row = {"lang": lang, "target": target, **task.score_embeddings(lang, queries, n_dynamic),
+                   "base_tokens": n_base, "reduction": round(1 - n_dynamic / n_base, 4)}
+            reference = reference or row
+            for key in ("p_at_1", "accuracy"):
+                if key in row:
+                    row[f"{key}_change"] = round(row[key] / reference[key] - 1, 4) if reference[key] else 0.0
+            rows.append(row)
+    return rows
