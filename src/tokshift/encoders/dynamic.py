@@ -54,24 +54,29 @@ class EncoderDynamicConfig:
 @torch.no_grad()
 def dynamic_queries(task: HelpTaskEval, embedder: DynamicEmbedder, texts: list[str], merge: MergeConfig,
                     batch_size: int) -> tuple[torch.Tensor, int, int]:
-    """(sentence embeddings [N, d], dynamic tokens, base tokens) of `texts` merged batch by batch."""
+    """(sentence embeddings [N, d], dynamic tokens, base tokens) of `texts` merged `batch_size` texts at a time."""
     base = embedder.base
     before, after = template_specials(base)
     prefix = base.encode(task.prefix.strip(), add_special_tokens=False).ids if task.prefix.strip() else []
-    head = [(t,) for t in [*before, *prefix]]
-    out, n_dynamic, n_base = [], 0, 0
+    head, tail = [(t,) for t in [*before, *prefix]], [(t,) for t in after]
+    room = task.cfg.max_length - len(head) - len(tail)
+    rows, n_dynamic, n_base = [], 0, 0
     for start in range(0, len(texts), batch_size):
         batch = dynamic_tokenize(texts[start:start + batch_size], base, merge)
         n_dynamic, n_base = n_dynamic + sum(batch.lengths), n_base + sum(batch.base_lengths)
-        rows = [head + list(toks)[:task.cfg.max_length - len(head) - len(after)] + [(t,) for t in after]
-                for toks in batch.tokens]
-        width = max(len(r) for r in rows)
-        embeds = embedder.table.new_zeros(len(rows), width, embedder.table.shape[1])
-        mask = torch.zeros(len(rows), width, dtype=torch.long, device=embeds.device)
-        for i, toks in enumerate(rows):
-            embeds[i, :len(toks)], mask[i, :len(toks)] = embedder.rows(toks), 1
-        out.append(pool(encoder_states(task.model, None, mask, embeds), mask, task.pooling).cpu())
-    return torch.cat(out), n_dynamic, n_base
+        rows += [head + list(toks)[:room] + tail for toks in batch.tokens]
+    # The encoder runs on length-sorted groups (merging above used the texts' own batches), as embed_texts does.
+    out = torch.empty(len(rows), task.model.config.hidden_size)
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
+    for start in range(0, len(order), task.cfg.batch_size):
+        group = order[start:start + task.cfg.batch_size]
+        width = max(len(rows[i]) for i in group)
+        embeds = embedder.table.new_zeros(len(group), width, embedder.table.shape[1])
+        mask = torch.zeros(len(group), width, dtype=torch.long, device=embeds.device)
+        for r, i in enumerate(group):
+            embeds[r, :len(rows[i])], mask[r, :len(rows[i])] = embedder.rows(rows[i]), 1
+        out[group] = pool(encoder_states(task.model, None, mask, embeds), mask, task.pooling).cpu()
+    return out, n_dynamic, n_base
 
 
 def evaluate_encoder_dynamic(base_dir: str | Path, hypernet_dir: str | Path, task_file: str | Path,
