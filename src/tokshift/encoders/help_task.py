@@ -55,7 +55,7 @@ class HelpTaskConfig:
     """Where the help packages are downloaded and unpacked (shared with the corpus stage)."""
     test_items: int = 300
     """Test items per language (taken in hash order from the test pages)."""
-    train_items: int = 3000
+    train_items: int = 2000
     """English items that train the topic classifier (from the train pages)."""
     train_page_fraction: float = 0.5
     """Share of pages (by hash of the path) whose English items train the classifier; the rest are test pages."""

@@ -147,7 +147,7 @@ class EncoderHypernetConfig(TrainConfig):
 
     steps: int = 150
     langs: list[str] = field(default_factory=lambda: ["de", "ru", "ja", "ko", "en"])
-    eval_every: int = 50
+    eval_every: int = 75
     objective: str = "hidden+pooled"
     eval_tokenizers: list[str] = field(default_factory=lambda: ["storage/tokenizers/de-sp-16k",
                                                                 "storage/tokenizers/ko-sp-16k"])

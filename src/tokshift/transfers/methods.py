@@ -63,6 +63,7 @@ class EncoderTransferConfig(TransferConfig):
 
     tokenizers: list[str] = field(default_factory=lambda: ["de-sp-16k", "ru-sp-16k", "ja-sp-16k", "ko-sp-16k"])
     methods: list[str] = field(default_factory=lambda: ["fvt", "focus"])
+    focus_max_bytes: int = 1_000_000
 
 
 def focus_texts(corpus: str | Path, tokenizer_dir: str | Path, max_bytes: int = 3_000_000) -> list[str]:
