@@ -108,3 +108,16 @@ def test_byte_fallback_causal_lm_transfers_and_exports(llama2_like, tmp_path, me
     model = AutoModelForCausalLM.from_pretrained(export(tmp_path / "t", tmp_path / "full"))
     ids = AutoTokenizer.from_pretrained(tmp_path / "full")("ein der", return_tensors="pt")["input_ids"]
     assert torch.isfinite(model(ids).logits).all()
+
+
+def test_a_byte_level_target_the_encoder_cannot_spell_is_named(tiny_e5, tokenizers_dir, tmp_path):
+    from tokshift.tokenization.spelling import SpellingError
+
+    with pytest.raises(SpellingError, match="ja-unigram-400: a byte-level tokenizer.*convention: xlm-r"):
+        transfer(tiny_e5["folder"], tokenizers_dir / "ja-unigram-400", "fvt", tmp_path / "t")
+    assert not (tmp_path / "t").exists()
+
+
+def test_transfer_metrics_count_tokens_spelled_as_unknown(tiny_e5, tmp_path):
+    metrics = transfer(tiny_e5["folder"], tiny_e5["target"], "fvt", tmp_path / "t")
+    assert metrics["unknown_spellings"] == 0  # both learnt from the same text

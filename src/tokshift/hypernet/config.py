@@ -74,7 +74,7 @@ class TrainConfig:
     """Steps between checkpoints."""
     keep_checkpoints: int = 2
     """Most recent checkpoints kept."""
-    eval_every: int = 60
+    eval_every: int = 100
     """Steps between bits-per-byte evaluations on eval_tokenizers (0 = only at the start and the end)."""
     eval_tokenizers: list[str] = field(default_factory=lambda: [
         "storage/tokenizers/de-bpe-16k", "storage/tokenizers/ja-unigram-16k", "storage/tokenizers/code-bpe-16k"])
@@ -145,9 +145,9 @@ class EncoderHypernetConfig(TrainConfig):
     """The encoder's hypernetwork (params.yaml: encoder_hypernet): multilingual-e5-small has no head, so the frozen
     encoder teaches through its own states (hidden) and sentence embeddings (pooled) on its own tokenization."""
 
-    steps: int = 150
+    steps: int = 100
     langs: list[str] = field(default_factory=lambda: ["de", "ru", "ja", "ko", "en"])
-    eval_every: int = 75
+    eval_every: int = 50
     objective: str = "hidden+pooled"
     eval_tokenizers: list[str] = field(default_factory=lambda: ["storage/tokenizers/de-sp-16k",
                                                                 "storage/tokenizers/ko-sp-16k"])

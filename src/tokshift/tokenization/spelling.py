@@ -19,6 +19,8 @@ from functools import cache, lru_cache
 
 from tokenizers import Tokenizer
 
+from tokshift.core.errors import TokshiftError
+
 
 def is_byte_level(tok: Tokenizer) -> bool:
     """True when the tokenizer pre-tokenizes into GPT-2-style byte characters."""
@@ -80,12 +82,31 @@ def _drop_unknown(ids: list[int], base: Tokenizer) -> list[int]:
 
 
 @lru_cache(maxsize=16)
+def _model(tok: Tokenizer) -> dict:
+    """The tokenizer's model JSON without its vocabulary and merges (read once per tokenizer)."""
+    model = json.loads(tok.to_str())["model"]
+    return {k: v for k, v in model.items() if k not in ("vocab", "merges")}
+
+
 def unknown_id(tok: Tokenizer) -> int | None:
     """The id of the model's unknown token (Unigram: unk_id; BPE/WordPiece: unk_token), or None."""
-    model = json.loads(tok.to_str())["model"]
+    model = _model(tok)
     if model.get("type") == "Unigram":
         return model.get("unk_id")
     return tok.token_to_id(model["unk_token"]) if model.get("unk_token") else None
+
+
+class SpellingError(TokshiftError, ValueError):
+    """A target tokenizer whose tokens the base tokenizer cannot spell."""
+
+
+def check_spellable(target: Tokenizer, base: Tokenizer, where: str) -> None:
+    """Refuse a byte-level target on a base that is neither byte-level nor has byte fallback: its tokens that hold
+    part of a character have no spelling in the base's pieces."""
+    if is_byte_level(target) and not is_byte_level(base) and not _model(base).get("byte_fallback"):
+        raise SpellingError(f"{where}: a byte-level tokenizer, but the base model's tokenizer spells text in "
+                            f"SentencePiece pieces without byte fallback, so tokens holding part of a character "
+                            f"cannot be spelled; train the target with its convention (e.g. convention: xlm-r)")
 
 
 @cache

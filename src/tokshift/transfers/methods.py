@@ -28,6 +28,7 @@ from tokshift.hypernet.predict import tokenizer_matrices
 from tokshift.model.base import load_model
 from tokshift.model.embeddings import embedding_matrices
 from tokshift.tokenization.specials import special_map
+from tokshift.tokenization.spelling import check_spellable, unknown_id
 from tokshift.tokenization.training import load_tokenizer, tokenizer_langs
 from tokshift.transfers.folder import write_transfer
 
@@ -86,6 +87,7 @@ def transfer(model_dir: str | Path, tokenizer_dir: str | Path, method: str, out_
     where = resolve_device(device, "transfer.device") if method == "hypernet" else "cpu"
     model, base_hf = load_model(str(model_dir), device=where)
     target_hf, base = AutoTokenizer.from_pretrained(tokenizer_dir), base_hf.backend_tokenizer
+    check_spellable(target, base, str(tokenizer_dir))
     specials = special_map(target_hf, base_hf)
     plan, exact = fvt_plan(target, base)
     mats, extra = {}, {}
@@ -110,8 +112,11 @@ def transfer(model_dir: str | Path, tokenizer_dir: str | Path, method: str, out_
             "special_tokens": {target_hf.convert_ids_to_tokens(t): b for t, b in specials.items()}}
     write_transfer(out_dir, target_hf, mats, meta)
     vocab = target.get_vocab_size(with_added_tokens=True)
+    unknown = {}
+    if (unk := unknown_id(base)) is not None:  # tokens of characters the base cannot spell, embedded as <unk>
+        unknown = {"unknown_spellings": sum(1 for tid, p in enumerate(plan) if p == [unk] and tid not in specials)}
     return {"vocab_size": vocab, "exact_copies": len(exact), "exact_share": round(len(exact) / vocab, 4),
-            **extra.get("pieces", {})}
+            **unknown, **extra.get("pieces", {})}
 
 
 def hypernet_transfer(model: PreTrainedModel, hypernet_dir: str | Path | None, target_hf: PreTrainedTokenizerBase,
