@@ -21,13 +21,15 @@ from tokshift.stats.sql import connect
 pytestmark = pytest.mark.slow
 
 
-def tiny_params(base_model: Path) -> dict:
-    """Every stage of the real pipeline, sized for seconds: files corpus, two tokenizers, a tiny Llama."""
+def tiny_params(base_model: Path, encoder: Path) -> dict:
+    """Every stage of the real pipeline, sized for seconds: files corpus, three tokenizers, a tiny Llama, a tiny
+    e5-like encoder and a help task from fake help pages."""
     return {
         "corpus": {"raw_dir": "storage/raw", "valid_fraction": 0.2, "test_fraction": 0.2, "min_doc_chars": 10,
                    "sources": [{"kind": "files", "lang": lang, "path": f"data/{lang}/*.txt"} for lang in SYLLABLES]},
         "tokenizers": {"de-bpe-300": {"model": "bpe", "vocab_size": 300, "langs": ["de"]},
-                       "ja-unigram-300": {"model": "unigram", "vocab_size": 300, "langs": ["ja"]}},
+                       "ja-unigram-300": {"model": "unigram", "vocab_size": 300, "langs": ["ja"]},
+                       "de-sp-150": {"model": "unigram", "vocab_size": 150, "langs": ["de"], "convention": "xlm-r"}},
         "stats": {"splits": ["valid", "test"], "extra_tokenizers": {"original": "storage/models/base"}},
         "base_model": {"name_or_path": str(base_model), "check_prompt": ""},
         "transfer": {"tokenizers": ["de-bpe-300"], "methods": ["fvt", "mean"], "seed": 0,
@@ -46,16 +48,31 @@ def tiny_params(base_model: Path) -> dict:
                   "max_train_bytes": 20000},
         "evaluate": {"langs": ["de"], "max_bytes_per_lang": 2000,
                      "score": {"window": 64, "stride": 48, "batch_tokens": 512}},
+        "encoder_model": {"name_or_path": str(encoder), "check_pair": [], "check_unrelated": ""},
+        "help_task": {"langs": ["de"], "raw_dir": "storage/raw", "test_items": 1000, "train_items": 1000,
+                      "min_label_items": 2, "min_test_items": 5},
+        "encoder_transfer": {"tokenizers": ["de-sp-150"], "methods": ["fvt"], "focus_max_bytes": 100000},
+        "encoder_hypernet": {"steps": 3, "batch_size": 2, "seq_len": 16, "langs": ["de"], "warmup_steps": 1,
+                             "checkpoint_every": 2, "eval_every": 2, "eval_max_bytes": 300,
+                             "eval_tokenizers": ["storage/tokenizers/de-sp-150"],
+                             "model": {"n_layers": 1, "hidden": 16, "n_heads": 2},
+                             "sampler": {"vocab_min": 20, "vocab_max": 40, "cache_texts": 6, "max_piece_chars": 6}},
+        "encoder_eval": {"batch_size": 8},
+        "encoder_dynamic_eval": {"reductions": [0.0, 0.2], "batch_size": 8, "eval": {"batch_size": 8}},
     }
 
 
-def make_project(root: Path, base_model: Path) -> Path:
+def make_project(root: Path, base_model: Path, encoder: Path) -> Path:
     """A git + DVC project holding the real dvc.yaml, stages and library, with tiny params and data."""
+    from tests.encoders.test_help_task import english, help_tree, translated
+
     root.mkdir()
     for item in ("dvc.yaml", "stages", "src"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, root / item)
-    (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(base_model)), encoding="utf-8")
+    (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(base_model, encoder)), encoding="utf-8")
+    help_tree(root / "storage" / "raw", "en", "en-US", english)  # unpacked already: nothing is downloaded
+    help_tree(root / "storage" / "raw", "de", "de", lambda m, p, q: translated("de", m, p, q))
     for lang in SYLLABLES:
         (root / "data" / lang).mkdir(parents=True)
         for i in range(20):
@@ -78,11 +95,11 @@ def make_project(root: Path, base_model: Path) -> Path:
 
 
 @pytest.fixture()
-def project(tmp_path, monkeypatch, tiny_models):
+def project(tmp_path, monkeypatch, tiny_models, tiny_e5):
     # `dvc` and the stages' `python` must be this environment's.
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("PYTHONPATH", str(tmp_path / "project" / "src"))
-    return make_project(tmp_path / "project", tiny_models["llama-tied"])
+    return make_project(tmp_path / "project", tiny_models["llama-tied"], tiny_e5["folder"])
 
 
 async def read_metrics_artifacts() -> list:

@@ -57,13 +57,13 @@ def leftovers(root: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory, tiny_models):
+def pipeline(tmp_path_factory, tiny_models, tiny_e5):
     """The tiny pipeline, reproduced once: (project root, digests of every stage's checked outputs)."""
     mp = pytest.MonkeyPatch()
     root = tmp_path_factory.mktemp("reliability") / "project"
     mp.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     mp.setenv("PYTHONPATH", str(root / "src"))
-    make_project(root, tiny_models["llama-tied"])
+    make_project(root, tiny_models["llama-tied"], tiny_e5["folder"])
     dvc(root, "repro")
     reference = {stage: {k: v for out in outs for k, v in digest(root / out).items()}
                  for stage, (_, _, outs) in KILLS.items()}
