@@ -143,7 +143,7 @@ def test_flow_runs_pipeline_and_publishes(project):
     con = connect(warehouse, warehouse=True)
     assert con.sql("SELECT count(*) FROM runs").fetchall() == [(2,)]
     per_run = dict(con.sql("SELECT run_id, count(DISTINCT tokenizer) FROM fertility GROUP BY run_id").fetchall())
-    assert per_run == {first: 3, second: 3}  # two targets + the original
+    assert per_run == {first: 4, second: 4}  # three targets + the original
 
     evaluated = json.loads((project / "metrics" / "evaluate.json").read_text())
     assert set(evaluated) == {"original/original", "de-bpe-300/fvt", "de-bpe-300/mean", "de-bpe-300/hypernet",
@@ -158,6 +158,11 @@ def test_flow_runs_pipeline_and_publishes(project):
     assert dynamic["de"]["0"]["bpb_change"] == 0.0 and dynamic["de"]["5"]["reduction"] > 0
     index = json.loads((project / "metrics" / "vocab_index.json").read_text())
     assert "Running stage 'vocab_index'" in log and index["vocabulary"] == 460 and index["recall_at_20"] > 0.9
+    encoder = json.loads((project / "metrics" / "encoder_eval.json").read_text())
+    assert set(encoder) == {"original", "de-sp-150/fvt", "de-sp-150/hypernet"}
+    assert 0 <= encoder["de-sp-150/hypernet"]["de"]["p_at_1"] <= 1 and "Running stage 'encoder_hypernet'" in log
+    shorter = json.loads((project / "metrics" / "encoder_dynamic_eval.json").read_text())
+    assert shorter["target_0.0"]["de"]["reduction"] == 0.0 and "Running stage 'encoder_dynamic_eval'" in log
     assert index["langs"]["de"]["large_tokens"] <= index["langs"]["de"]["base_tokens"]
     generated = subprocess.run([sys.executable, "-m", "tokshift.cli", "generate", "--model", "storage/models/base",
                                 "--vocab-index", "storage/vocab_index", "--max-new-tokens", "4", "Das Haus"],
