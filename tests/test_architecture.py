@@ -12,7 +12,7 @@ LAYERS = [
     {"core"},
     {"data"},
     {"tokenization"},
-    {"model", "stats"},
+    {"model", "stats", "mixture"},
     {"heuristics"},
     {"hypernet"},
     {"transfers"},

@@ -155,3 +155,31 @@ def test_cli_adapt_exports_and_bad_steps_are_one_line(ja_transfers, corpus_file,
     assert out["steps"] == 2 and out["valid_bpb"] < out["valid_bpb_start"]
     assert AutoModelForCausalLM.from_pretrained(tmp_path / "m").config.vocab_size == len(
         AutoTokenizer.from_pretrained(tmp_path / "m"))
+
+
+def test_cli_mixture_prints_weights_and_refuses_unigram(corpus_file, tokenizers_dir, tmp_path, capsys):
+    args = ["mixture", "--corpus", str(corpus_file), "--categories", "de", "ru", "ja", "--merges", "60",
+            "--sample-bytes", "20000"]
+    assert cli_main([*args, str(tokenizers_dir / "de-bpe-400"), "--json", str(tmp_path / "m.json")]) == 0
+    out = capsys.readouterr()
+    assert out.out.splitlines()[1].split()[0] == "de"  # the heaviest category comes first
+    assert "converged True" in out.err
+    assert json.loads((tmp_path / "m.json").read_text())["de-bpe-400"]["merges"] == 60
+    assert cli_main([*args, str(tokenizers_dir / "ja-unigram-400")]) == 2
+    assert "a Unigram tokenizer has no merge list" in capsys.readouterr().err
+
+
+def test_cli_sql_mixture_views(stats, tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out, _, _ = stats
+    mixture = tmp_path / "mixture"
+    mixture.mkdir()
+    pq.write_table(pa.table({"tokenizer": ["t", "t"], "category": ["de", "ja"], "weight": [0.75, 0.25],
+                             "tee": [0.5, 0.5], "truth": [1.0, 0.0]}), mixture / "mixture.parquet")
+    assert cli_main(["sql", "--stats", str(out), "--mixture", str(mixture), "--format", "csv",
+                     "SELECT category, weight FROM mixture ORDER BY weight DESC"]) == 0
+    assert capsys.readouterr().out.splitlines() == ['"category","weight"', '"de",0.75', '"ja",0.25']
+    # without the validation file there is no such view
+    assert cli_main(["sql", "--stats", str(out), "--mixture", str(mixture), "SELECT * FROM mixture_validation"]) == 2

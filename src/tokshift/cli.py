@@ -1,4 +1,4 @@
-"""The `tokshift` command line: `sql`, `transfer`, `export`, `evaluate`, `generate`, `adapt`, `preset`.
+"""The `tokshift` command line: `sql`, `transfer`, `export`, `evaluate`, `generate`, `adapt`, `mixture`, `preset`.
 
 Pipeline stages run through `dvc repro` (see `stages/`); this entry point holds the commands a
 user types on their outputs or any model, and `preset` runs the pipeline as a DVC experiment.
@@ -25,11 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tokshift", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     q = sub.add_parser("sql", help="query token statistics with DuckDB (views: " + ", ".join(
-        ["doc_stats", "token_freq", *sql.DERIVED_VIEWS, "runs (with --warehouse)"]) + ")")
+        ["doc_stats", "token_freq", *sql.DERIVED_VIEWS, "runs (with --warehouse)", *sql.MIXTURE_VIEWS]) + ")")
     q.add_argument("query", help='SQL, e.g. "SELECT * FROM fertility ORDER BY lang"')
     q.add_argument("--stats", default=None, help="statistics folder (default storage/stats, or "
                                                  "storage/warehouse with --warehouse)")
     q.add_argument("--warehouse", action="store_true", help="query every published run (adds run_id, runs)")
+    q.add_argument("--mixture", default="storage/mixture", help="folder of the mixture stages' Parquet files "
+                                                                "(views mixture, mixture_validation)")
     q.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format")
     q.add_argument("--max-rows", type=int, default=100, help="rows shown in table format")
     q.add_argument("--unrestricted", action="store_true",
@@ -69,6 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--window", type=int, default=512)
     v.add_argument("--stride", type=int, default=384)
     v.add_argument("--device", default="auto", help="where the model runs: " + DEVICE_HELP + "; bf16 autocast on CUDA")
+    m = sub.add_parser("mixture", help="infer the training-data mixture of a BPE tokenizer from its merge list")
+    m.add_argument("tokenizer_dir", help="tokenizer folder (a tokenizer.json with a BPE merge list)")
+    m.add_argument("--categories", nargs="+", default=None, help="corpus languages and code whose train split is "
+                                                                 "the sample text (default: all ten)")
+    m.add_argument("--corpus", default="storage/corpus/corpus.parquet", help="corpus Parquet file")
+    m.add_argument("--merges", type=int, default=1000, help="the first T merges are explained")
+    m.add_argument("--sample-bytes", type=int, default=1_000_000, help="sample bytes per category")
+    m.add_argument("--json", default=None, help="also write the weights and solver facts as JSON here")
     a = sub.add_parser("adapt", help="continue training a transfer on its own tokenizer (n-shot adaptation)")
     a.add_argument("--transfer", required=True, help="transfer folder to start from")
     a.add_argument("--steps", type=int, required=True, help="optimizer steps")
@@ -194,11 +204,34 @@ def run_generate(args: argparse.Namespace) -> None:
           f"{1000 * out.ann_seconds / max(1, out.steps):.2f} ms/token]", file=sys.stderr)
 
 
+def run_mixture(args: argparse.Namespace) -> None:
+    from tokshift.core.params import from_dict
+    from tokshift.mixture.infer import MixtureConfig, infer_all
+
+    spec = {"merges": args.merges, "sample_bytes": args.sample_bytes, "tokenizers_dir": "/nonexistent",
+            "extra_tokenizers": {Path(args.tokenizer_dir).name or "tokenizer": args.tokenizer_dir}}
+    if args.categories:
+        spec["categories"] = args.categories
+    cfg = from_dict(MixtureConfig, spec, "tokshift mixture")
+    rows, metrics = infer_all(args.corpus, cfg, {})
+    if metrics["skipped"]:
+        raise InputError(next(iter(metrics["skipped"].values())))
+    [(name, facts)] = metrics["tokenizers"].items()
+    print(f"{'category':<10} {'weight':>8} {'tee':>8}")
+    for row in sorted(rows, key=lambda r: -r["weight"]):
+        print(f"{row['category']:<10} {row['weight']:>8.4f} {row['tee']:>8.4f}")
+    print(f"[{facts['merges']} merges, {facts['merges_per_second']:.0f} merges/s counted, "
+          f"LP {facts['lp_seconds']:.1f} s in {facts['rounds']} rounds, {facts['constraints']} constraints, "
+          f"slack {facts['slack']:.4g}, converged {facts['converged']}]", file=sys.stderr)
+    if args.json:
+        write_json(args.json, {name: facts})
+
+
 def run_sql(args: argparse.Namespace) -> None:
     import duckdb
 
     root = args.stats or ("storage/warehouse" if args.warehouse else "storage/stats")
-    con = sql.connect(root, warehouse=args.warehouse, unrestricted=args.unrestricted)
+    con = sql.connect(root, warehouse=args.warehouse, unrestricted=args.unrestricted, mixture=args.mixture)
     rel = sql.query(con, args.query, unrestricted=args.unrestricted)
     if rel is None:
         return
@@ -219,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         commands = {"sql": run_sql, "transfer": run_transfer, "export": run_export, "evaluate": run_evaluate,
-                    "generate": run_generate, "preset": run_preset, "adapt": run_adapt}
+                    "generate": run_generate, "preset": run_preset, "adapt": run_adapt,
+                    "mixture": run_mixture}
         code = commands[args.command](args)
     except USER_ERRORS as err:
         print(f"tokshift {args.command}: {err}", file=sys.stderr)

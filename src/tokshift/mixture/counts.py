@@ -17,6 +17,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from tqdm import tqdm
@@ -99,7 +100,7 @@ def count_pairs(words: dict[str, Counter[str]], sample_bytes: dict[str, int], me
             symbols.append(syms)
             owner.append(c)
             weight.append(k)
-            for a, b in zip(syms, syms[1:]):
+            for a, b in pairwise(syms):
                 key = a * width + b
                 where[key].add(w)
                 count[key * n + c] += k

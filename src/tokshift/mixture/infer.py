@@ -83,15 +83,17 @@ class MixtureConfig:
             check_language(cat, f"categories[{i}]")
         check(self.sample_bytes > 0, "sample_bytes", f"must be > 0, got {self.sample_bytes}")
         check(self.merges >= 1, "merges", f"must be >= 1, got {self.merges}")
-        check(self.validation.per_mixture <= len(self.categories), "validation.per_mixture",
-              f"must be <= the {len(self.categories)} categories, got {self.validation.per_mixture}")
 
 
 def samples(corpus: str | Path, categories: list[str], max_bytes: int, half: str = "sample") -> dict[str, list[str]]:
     """category -> sample texts; a category without text is an error naming params.yaml: mixture.categories."""
     out = {}
     for i, cat in enumerate(categories):
-        texts = category_texts(corpus, cat, half, max_bytes, f"mixture.categories[{i}] (no train text for it)")
+        try:
+            texts = category_texts(corpus, cat, half, max_bytes, f"mixture.categories[{i}] (add a corpus source for "
+                                                                  f"it or drop it)")
+        except ValueError as err:  # the corpus reader's own message, which names the field
+            raise InputError(str(err)) from None
         if not texts:
             raise InputError(f"{corpus}: no {half} text for category '{cat}'; add a corpus source for it or drop "
                              f"it from params.yaml: mixture.categories")

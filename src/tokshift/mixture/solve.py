@@ -184,7 +184,7 @@ def _replay(counts: PairCounts, a: np.ndarray, v_t: np.ndarray, v_p: np.ndarray,
         if keys.size:
             c[:, keys] += deltas
             prio[keys] = a @ c[:, keys] - pslack[keys]
-            for p, value in zip(keys.tolist(), prio[keys].tolist()):
+            for p, value in zip(keys.tolist(), prio[keys].tolist(), strict=True):
                 if value > 0:
                     heapq.heappush(heap, (-value, p))
     found = {(t, p): (gap, diff) for p, (gap, t, diff) in by_pair.items()}
@@ -218,5 +218,6 @@ def solve_mixture(counts: PairCounts, cfg: SolverConfig) -> Estimate:
         log.warning("mixture LP not converged after %d rounds (%d constraints); raise solver.max_rounds",
                     rounds, program.rows)
     a = a / a.sum()
-    return Estimate(dict(zip(counts.categories, a.tolist())), objective, float(v_t.sum()), float(v_p.sum()),
-                    program.rows, rounds, converged, residual, used, unseen, lp_seconds, replay_seconds)
+    weights = dict(zip(counts.categories, a.tolist(), strict=True))
+    return Estimate(weights, objective, float(v_t.sum()), float(v_p.sum()), program.rows, rounds, converged,
+                    residual, used, unseen, lp_seconds, replay_seconds)

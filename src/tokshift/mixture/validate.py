@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 from tqdm import tqdm
 
+from tokshift.core.errors import InputError
 from tokshift.data.corpus import capped_texts
 from tokshift.mixture.infer import MixtureConfig, infer, log10_mse, samples, summary, tee_weights
 from tokshift.mixture.merges import parse_merges, word_counts
@@ -35,12 +36,15 @@ SCHEMA = pa.schema([("mixture", pa.int64()), ("category", pa.string()), ("truth"
 def draw_mixtures(cfg: MixtureConfig) -> list[dict[str, float]]:
     """`validation.mixtures` random mixtures: category -> weight, categories in params order."""
     v = cfg.validation
+    if v.per_mixture > len(cfg.categories):
+        raise InputError(f"params.yaml: mixture.validation.per_mixture must be <= the {len(cfg.categories)} "
+                         f"categories, got {v.per_mixture}")
     rng = np.random.default_rng(v.seed)
     out = []
     for _ in range(v.mixtures):
         picked = sorted(rng.choice(len(cfg.categories), v.per_mixture, replace=False))
         weights = rng.dirichlet(np.full(v.per_mixture, v.concentration))
-        out.append({cfg.categories[i]: float(w) for i, w in zip(picked, weights)})
+        out.append({cfg.categories[i]: float(w) for i, w in zip(picked, weights, strict=True)})
     return out
 
 
@@ -67,7 +71,7 @@ def validate(corpus: str | Path, cfg: MixtureConfig) -> tuple[list[dict], dict, 
                 words[c] = word_counts(bpe.tokenizer, texts[c])
         est, facts = infer(bpe, texts, {c: words[c] for c in mixture}, cfg.merges, cfg.solver)
         guesses = {"lp": est.weights, "tee": tee_weights(bpe.tokenizer, texts),
-                   "random": dict(zip(mixture, guess_rng.dirichlet(np.ones(len(mixture))).tolist()))}
+                   "random": dict(zip(mixture, guess_rng.dirichlet(np.ones(len(mixture))).tolist(), strict=True))}
         for c in mixture:
             rows.append({"mixture": k, "category": c, "truth": truth[c],
                          **{m: guesses[m][c] for m in METHODS}})

@@ -8,6 +8,8 @@ lifts both for a user who means it.
 Views: `doc_stats`, `token_freq` (the raw tables), `fertility` (tokens per word and per char),
 `compression` (bytes and chars per token), `vocab_usage` (share of the vocabulary seen). Over the
 warehouse (`--warehouse`) every view also carries `run_id`, and `runs` lists the pipeline runs.
+`mixture` (tokenizer, category, weight, tee, truth) and `mixture_validation` (mixture, category, truth,
+lp, tee, random) are the data mixture inference's Parquet files, where the `mixture` stages wrote them.
 Only Parquet is shared, so any DuckDB version (or pyarrow, or pandas) reads the same files.
 """
 
@@ -51,9 +53,13 @@ def stats_glob(root: Path, table: str, warehouse: bool) -> str:
     return str(root / f"{prefix}{table}" / "*" / "*" / "*.parquet")
 
 
-def connect(root: str | Path = "storage/stats", warehouse: bool = False,
-            unrestricted: bool = False) -> duckdb.DuckDBPyConnection:
-    """In-memory DuckDB with the views above over the statistics under `root` (confined to it unless unrestricted)."""
+MIXTURE_VIEWS = {"mixture": "mixture.parquet", "mixture_validation": "validation.parquet"}
+
+
+def connect(root: str | Path = "storage/stats", warehouse: bool = False, unrestricted: bool = False,
+            mixture: str | Path | None = "storage/mixture") -> duckdb.DuckDBPyConnection:
+    """In-memory DuckDB with the views above over the statistics under `root` and the mixture files under `mixture`
+    (confined to those folders unless unrestricted)."""
     root = Path(root)
     if not any(root.glob(("run_id=*/" if warehouse else "") + "doc_stats")):
         what = "the flow has not published a run yet" if warehouse else "run `dvc repro stats` first"
@@ -68,8 +74,15 @@ def connect(root: str | Path = "storage/stats", warehouse: bool = False,
     if warehouse:
         runs = str(root / "run_id=*" / "run.parquet").replace("'", "''")
         con.execute(f"CREATE VIEW runs AS SELECT * FROM read_parquet('{runs}')")
+    allowed = [str(root.resolve())]
+    for view, name in MIXTURE_VIEWS.items():
+        path = Path(mixture) / name if mixture is not None else None
+        if path is not None and path.is_file():
+            quoted = str(path).replace("'", "''")
+            con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet('{quoted}')")
+            allowed.append(str(path.resolve().parent))
     if not unrestricted:
-        con.execute("SET allowed_directories = ?", [[str(root.resolve())]])
+        con.execute("SET allowed_directories = ?", [sorted(set(allowed))])
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
     return con
