@@ -31,7 +31,7 @@ def tiny_params(base_model: Path, encoder: Path) -> dict:
                        "ja-unigram-300": {"model": "unigram", "vocab_size": 300, "langs": ["ja"]},
                        "de-sp-150": {"model": "unigram", "vocab_size": 150, "langs": ["de"], "convention": "xlm-r"}},
         "stats": {"splits": ["valid", "test"], "extra_tokenizers": {"original": "storage/models/base"}},
-        "mixture": {"categories": list(SYLLABLES), "sample_bytes": 20000, "merges": 50,
+        "mixture": {"categories": list(SYLLABLES), "sample_bytes": 20000, "merges": 50, "cluster": "none",
                     "validation": {"mixtures": 2, "per_mixture": 2, "train_bytes": 10000, "vocab_size": 300}},
         "base_model": {"name_or_path": str(base_model), "check_prompt": ""},
         "transfer": {"tokenizers": ["de-bpe-300"], "methods": ["fvt", "mean"], "seed": 0,

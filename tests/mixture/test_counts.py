@@ -80,3 +80,19 @@ def test_characters_outside_the_vocabulary_never_merge():
     # only the word "ab" holds the pair: one occurrence, count 1 (per million of 10 bytes)
     ab = counts.pairs.index((0, 1))
     assert deltas[0, list(keys).index(ab)] == -1 * PER_BYTES / 10
+
+
+def test_runs_of_the_merged_pair_are_counted_like_a_recount():
+    # "aaaa" -> "AA" -> (A A): the occurrences touch; "ababab" -> "xxx" with x = ab
+    vocab = {"a": 0, "b": 1, "c": 2, "aa": 3, "ab": 4, "aaaa": 5, "abab": 6, "caa": 7}
+    merges = [(0, 0, 3), (0, 1, 4), (3, 3, 5), (4, 4, 6), (2, 3, 7)]
+    words = {"x": Counter({"aaaa": 2, "ababab": 1, "caaab": 3, "aaaaa": 1}), "y": Counter({"caab": 5})}
+    counts = count_pairs(words, {"x": 1_000_000, "y": 1_000_000}, merges, vocab, len(merges))
+    reference = recount(words, merges, vocab, len(merges))
+    current = counts.initial.copy()
+    for t in range(len(merges) + 1):
+        got = {counts.pairs[p]: tuple(current[:, p]) for p in range(len(counts.pairs)) if current[:, p].any()}
+        assert got == {pair: tuple(row) for pair, row in reference[t].items()}, f"after {t} merges"
+        if t < len(merges):
+            keys, deltas = counts.steps[t]
+            current[:, keys] += deltas

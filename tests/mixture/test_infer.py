@@ -14,7 +14,8 @@ from tokshift.mixture.infer import MixtureConfig, infer_all, log10_mse, samples,
 from tokshift.mixture.validate import draw_mixtures, validate
 from tokshift.tokenization.training import TokenizerConfig, training_texts
 
-TINY = {"categories": ["de", "ru", "ja"], "sample_bytes": 20000, "merges": 80, "extra_tokenizers": {}}
+TINY = {"categories": ["de", "ru", "ja"], "sample_bytes": 20000, "merges": 80, "extra_tokenizers": {},
+        "cluster": "none"}
 TINY_VALIDATION = {"mixtures": 3, "per_mixture": 2, "train_bytes": 12000, "vocab_size": 400, "seed": 3}
 
 
@@ -70,6 +71,14 @@ def test_validation_beats_both_baselines(corpus_file, tokenizers_dir):
     assert len(rows) == 6 and len(plot) == 9
     for mix in metrics["mixtures"]:
         assert sum(mix["truth"].values()) == pytest.approx(1, abs=1e-3)
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_same_output(corpus_file, tokenizers_dir):
+    one = tiny_config(tokenizers_dir)
+    two = tiny_config(tokenizers_dir, cluster="local:2")
+    assert infer_all(corpus_file, two, {})[0] == infer_all(corpus_file, one, {})[0]
+    assert validate(corpus_file, two)[0] == validate(corpus_file, one)[0]
 
 
 def test_stages_write_parquet_metrics_and_plots(tmp_path, corpus_file, tokenizers_dir):

@@ -129,15 +129,27 @@ def count_pairs(words: dict[str, Counter[str]], sample_bytes: dict[str, int], me
                 continue  # a stale index entry: an earlier merge already consumed this pair here
             joined = _joined(old, found, new)
             c, k = owner[w], weight[w]
-            # Only pairs touching a joined position change: old pairs i-1, i, i+1; new pairs j-1, j.
-            gone = {p for i in found for p in (i - 1, i, i + 1) if 0 <= p < len(old) - 1}
-            born = {p for j, i in enumerate(found) for p in (i - j - 1, i - j) if 0 <= p < len(joined) - 1}
-            for p in gone:
-                delta[(old[p] * width + old[p + 1]) * n + c] -= k
-            for p in born:
-                pk = joined[p] * width + joined[p + 1]
-                delta[pk * n + c] += k
-                where[pk].add(w)
+            # Only pairs touching a joined position change. Occurrence j at old position i (new position
+            # i - j) loses its left pair (unless the previous occurrence ends right before it and already
+            # lost it), itself and its right pair; it gains its new left pair, and its new right pair unless
+            # the next occurrence starts right after it (then that one gains it as its left pair).
+            last_old, last_new = len(old) - 1, len(joined) - 1
+            for j, i in enumerate(found):
+                q = i - j
+                touching = j + 1 < len(found) and found[j + 1] == i + 2
+                if i > 0 and not (j and found[j - 1] + 2 == i):
+                    delta[(old[i - 1] * width + left) * n + c] -= k
+                delta[(left * width + right) * n + c] -= k
+                if i + 1 < last_old:
+                    delta[(right * width + old[i + 2]) * n + c] -= k
+                if q > 0:
+                    pk = joined[q - 1] * width + new
+                    delta[pk * n + c] += k
+                    where[pk].add(w)
+                if q < last_new and not touching:
+                    pk = new * width + joined[q + 1]
+                    delta[pk * n + c] += k
+                    where[pk].add(w)
             symbols[w] = joined
         changed: dict[int, np.ndarray] = {}
         for ck, d in delta.items():

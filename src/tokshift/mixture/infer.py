@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from tokenizers import Tokenizer
 
 from tokshift.core.atomic import atomic_file
+from tokshift.core.cluster import FORMS, fan_out, is_cluster_spec
 from tokshift.core.errors import InputError, MissingFileError
 from tokshift.core.params import check
 from tokshift.data.languages import check_language
@@ -65,7 +66,7 @@ class MixtureConfig:
     sample text)."""
     sample_bytes: int = 1_000_000
     """UTF-8 bytes of sample text per category (the `sample` half of its train split)."""
-    merges: int = 1000
+    merges: int = 500
     """The first T merges are explained (later merges are rarer, so samples count them less reliably)."""
     tokenizers_dir: str = "storage/tokenizers"
     """Every sub-folder holding a tokenizer.json is inferred (Unigram ones are skipped, with the reason)."""
@@ -75,6 +76,10 @@ class MixtureConfig:
     """The LP and its lazy constraints (tokshift.mixture.solve.SolverConfig)."""
     validation: ValidationConfig = field(default_factory=ValidationConfig)
     """Tokenizers trained on known random mixtures, inferred back (stage mixture_validation)."""
+    cluster: str = "local:2"
+    """Where the tokenizers (and validation mixtures) run: none (one after the other here), local:N (N worker
+    processes: counting is single-threaded Python, so 2 cores halve the time) or a Dask scheduler address.
+    Output is identical."""
 
     def __post_init__(self) -> None:
         check(len(self.categories) >= 2, "categories", "must name at least two categories")
@@ -83,6 +88,7 @@ class MixtureConfig:
             check_language(cat, f"categories[{i}]")
         check(self.sample_bytes > 0, "sample_bytes", f"must be > 0, got {self.sample_bytes}")
         check(self.merges >= 1, "merges", f"must be >= 1, got {self.merges}")
+        check(is_cluster_spec(self.cluster), "cluster", f"must be {FORMS}, got '{self.cluster}'")
 
 
 def samples(corpus: str | Path, categories: list[str], max_bytes: int, half: str = "sample") -> dict[str, list[str]]:
@@ -148,12 +154,32 @@ def find_tokenizers(cfg: MixtureConfig) -> dict[str, Path]:
     return found
 
 
+def infer_tokenizer(name: str, folder: Path, texts: dict[str, list[str]], words: dict[str, Counter[str]],
+                    truth: dict[str, float] | None, merges: int, solver: SolverConfig) -> tuple[list[dict], dict]:
+    """Rows (tokenizer, category, weight, tee, truth) and the metrics entry of one tokenizer (one fan-out task)."""
+    start = time.perf_counter()
+    bpe = read_merges(folder)
+    est, facts = infer(bpe, texts, words, merges, solver)
+    tee = tee_weights(bpe.tokenizer, texts)
+    rows = [{"tokenizer": name, "category": cat, "weight": est.weights[cat], "tee": tee[cat],
+             "truth": None if truth is None else truth.get(cat, 0.0)} for cat in texts]
+    entry = {"weights": {c: round(w, 4) for c, w in est.weights.items()}, **facts, **summary(est),
+             "seconds": round(time.perf_counter() - start, 2)}
+    if truth is not None:
+        entry["log10_mse"] = round(log10_mse(est.weights, truth), 3)
+        entry["tee_log10_mse"] = round(log10_mse(tee, truth), 3)
+    return rows, entry
+
+
 def infer_all(corpus: str | Path, cfg: MixtureConfig, truths: dict[str, dict[str, float]]
               ) -> tuple[list[dict], dict]:
-    """Rows (tokenizer, category, weight, tee, truth) and metrics for every tokenizer; Unigram ones skipped."""
+    """Rows (tokenizer, category, weight, tee, truth) and metrics for every tokenizer; Unigram ones skipped.
+
+    Words are split here once per pre-tokenizer; the tokenizers then run as tasks on `cfg.cluster`.
+    """
     texts = samples(corpus, cfg.categories, cfg.sample_bytes)
     word_cache: dict[str, dict[str, Counter[str]]] = {}
-    rows, metrics, skipped = [], {}, {}
+    tasks, skipped = [], {}
     for name, folder in find_tokenizers(cfg).items():
         try:
             bpe = read_merges(folder)
@@ -161,23 +187,16 @@ def infer_all(corpus: str | Path, cfg: MixtureConfig, truths: dict[str, dict[str
             skipped[name] = str(err)
             log.info("%s: skipped (%s)", name, err)
             continue
-        start = time.perf_counter()
         key = bpe.splitter_key()
         if key not in word_cache:
             word_cache[key] = {c: word_counts(bpe.tokenizer, t) for c, t in texts.items()}
-        est, facts = infer(bpe, texts, word_cache[key], cfg.merges, cfg.solver)
-        tee = tee_weights(bpe.tokenizer, texts)
-        truth = truths.get(name)
-        for cat in cfg.categories:
-            rows.append({"tokenizer": name, "category": cat, "weight": est.weights[cat], "tee": tee[cat],
-                         "truth": None if truth is None else truth.get(cat, 0.0)})
-        entry = {"weights": {c: round(w, 4) for c, w in est.weights.items()}, **facts,
-                 **summary(est), "seconds": round(time.perf_counter() - start, 2)}
-        if truth is not None:
-            entry["log10_mse"] = round(log10_mse(est.weights, truth), 3)
-            entry["tee_log10_mse"] = round(log10_mse(tee, truth), 3)
-        metrics[name] = entry
-        log.info("%s: %s", name, ", ".join(f"{c} {w:.3f}" for c, w in est.weights.items()))
+        tasks.append((name, folder, texts, word_cache[key], truths.get(name), cfg.merges, cfg.solver))
+    rows, metrics = [], {}
+    for task, (part, entry) in zip(tasks, fan_out(infer_tokenizer, tasks, cfg.cluster, "mixture.cluster",
+                                                  "tokenizers"), strict=True):
+        rows += part
+        metrics[task[0]] = entry
+        log.info("%s: %s", task[0], ", ".join(f"{c} {w:.3f}" for c, w in entry["weights"].items()))
     return rows, {"tokenizers": metrics, "skipped": skipped}
 
 
