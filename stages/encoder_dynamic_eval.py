@@ -13,7 +13,7 @@ COLUMNS = ("reduction", "tokens", "p_at_1", "mrr", "accuracy", "p_at_1_change", 
 
 def main(args) -> None:
     cfg = load_section(args.params, "encoder_dynamic_eval", EncoderDynamicConfig)
-    rows = evaluate_encoder_dynamic(Path(args.model), Path(args.hypernet), Path(args.task), cfg)
+    rows = evaluate_encoder_dynamic(Path(args.model), Path(args.hypernet), Path(args.task), cfg, args.reference)
     metrics: dict = {}
     for row in rows:
         metrics.setdefault(f"target_{row['target']}", {})[row["lang"]] = {k: row[k] for k in COLUMNS if k in row}
@@ -32,4 +32,6 @@ if __name__ == "__main__":
     parser.add_argument("--task", required=True, help="task Parquet file (help_task)")
     parser.add_argument("--metrics", required=True, help="metrics JSON to write")
     parser.add_argument("--table", required=True, help="CSV to write (one row per language x target)")
+    parser.add_argument("--reference", default=None, help="encoder_eval's saved side of the original (skips "
+                                                          "embedding the English side again when it matches)")
     run_stage(main, parser)

@@ -14,7 +14,7 @@ COLUMNS = ("tokens", "token_ratio", "p_at_1", "mrr", "accuracy")
 def main(args) -> None:
     cfg = load_section(args.params, "encoder_eval", EncoderEvalConfig)
     transfers = sorted(p.parent for p in Path(args.transfers).glob("*/*/transfer.json"))
-    rows = evaluate_encoder(Path(args.model), transfers, Path(args.task), cfg)
+    rows = evaluate_encoder(Path(args.model), transfers, Path(args.task), cfg, reference=args.reference)
     metrics: dict = {}
     for row in rows:
         metrics.setdefault(row["model"], {})[row["lang"]] = {k: row[k] for k in COLUMNS if k in row}
@@ -29,4 +29,6 @@ if __name__ == "__main__":
     parser.add_argument("--task", required=True, help="task Parquet file (help_task)")
     parser.add_argument("--metrics", required=True, help="metrics JSON to write")
     parser.add_argument("--table", required=True, help="CSV to write (one row per model x language)")
+    parser.add_argument("--reference", default=None, help="also save the original's side of the task here "
+                                                          "(classifier, English passages) for encoder_dynamic_eval")
     run_stage(main, parser)

@@ -106,3 +106,24 @@ def test_dynamic_reduction_zero_is_the_original_and_targets_shorten(tiny_e5, e5_
         assert zero[key] == pytest.approx(original[key], abs=1e-6), key
     assert shorter["reduction"] > 0 and shorter["tokens"] < zero["tokens"]  # as far as pairs repeat in a batch
     assert "p_at_1_change" in shorter and "accuracy_change" in shorter
+
+
+def test_a_saved_reference_replaces_the_english_side_exactly(tiny_e5, e5_hypernet, task_file, tmp_path, monkeypatch,
+                                                             caplog):
+    from tokshift.encoders.dynamic import EncoderDynamicConfig, evaluate_encoder_dynamic
+    from tokshift.encoders.evaluate import HelpTaskEval
+
+    cfg = EncoderDynamicConfig(reductions=[0.0, 0.2], batch_size=8, eval=EncoderEvalConfig(batch_size=5))
+    fresh = evaluate_encoder_dynamic(tiny_e5["folder"], e5_hypernet, task_file, cfg)
+    reference = tmp_path / "reference.safetensors"
+    evaluate_encoder(tiny_e5["folder"], [], task_file, cfg.eval, reference=reference)
+    embedded = []
+    original_embed = HelpTaskEval.embed
+    monkeypatch.setattr(HelpTaskEval, "embed", lambda self, texts, *a: embedded.append(len(texts)) or
+                        original_embed(self, texts, *a))
+    assert evaluate_encoder_dynamic(tiny_e5["folder"], e5_hypernet, task_file, cfg, reference) == fresh
+    assert sum(embedded) == 0  # the dynamic side embeds with the DynamicEmbedder; nothing English was redone
+    # settings that change the English side make the reference stale: it is recomputed, with a warning
+    other = EncoderEvalConfig(batch_size=5, max_length=64)
+    HelpTaskEval(tiny_e5["folder"], task_file, other, reference)
+    assert sum(embedded) > 0 and "reference is for another model, task or settings" in caplog.text

@@ -84,10 +84,10 @@ def dynamic_queries(task: HelpTaskEval, embedder: DynamicEmbedder, texts: list[s
 
 
 def evaluate_encoder_dynamic(base_dir: str | Path, hypernet_dir: str | Path, task_file: str | Path,
-                             cfg: EncoderDynamicConfig) -> list[dict]:
+                             cfg: EncoderDynamicConfig, reference: str | Path | None = None) -> list[dict]:
     """One row per language and reduction target: tokens, achieved reduction, P@1, MRR, accuracy and their
     change relative to reduction 0."""
-    task = HelpTaskEval(base_dir, task_file, cfg.eval)
+    task = HelpTaskEval(base_dir, task_file, cfg.eval, reference)  # the English side from encoder_eval
     embedder = DynamicEmbedder(task.model, load_hypernet(hypernet_dir, task.model), task.tokenizer.backend_tokenizer,
                                cfg.cache_size)
     rows = []

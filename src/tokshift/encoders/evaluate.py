@@ -7,17 +7,25 @@ original model and tokenizer, and only the other language goes through the trans
 - Topic: a linear classifier (multinomial logistic regression, L-BFGS) trained on the original's
   embeddings of the English train items predicts the module of L's test items embedded by the model
   under test. The original model's English test accuracy is the ceiling.
+The original's side (the classifier and the English passages) can be saved as a reference file and read
+back by a later evaluation of the same model, task and settings (the dynamic one), instead of embedding
+the English side again; a reference that does not match is ignored and the side recomputed.
 Leaves out: fine-tuning the encoder on the task (frozen embeddings only).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, safe_open, save_file
 
+from tokshift.core.atomic import atomic_file
 from tokshift.core.device import DEVICES, is_device_name, resolve_device
 from tokshift.core.params import check
 from tokshift.encoders.help_task import TaskError, read_help_task
@@ -77,7 +85,8 @@ def retrieval_scores(queries: torch.Tensor, passages: torch.Tensor) -> tuple[flo
 class HelpTaskEval:
     """The original encoder's side of the task, computed once: English embeddings and the topic classifier."""
 
-    def __init__(self, base_dir: str | Path, task_file: str | Path, cfg: EncoderEvalConfig) -> None:
+    def __init__(self, base_dir: str | Path, task_file: str | Path, cfg: EncoderEvalConfig,
+                 reference: str | Path | None = None) -> None:
         self.cfg, self.device = cfg, resolve_device(cfg.device, "encoder_eval.device")
         self.model, self.tokenizer = load_model(str(base_dir), device=self.device)
         self.base = base_fingerprint(self.model)
@@ -95,9 +104,45 @@ class HelpTaskEval:
         unknown = sorted({r["label"] for rows in self.test.values() for r in rows} - set(self.classes))
         if unknown:
             raise TaskError(f"{task_file}: test label(s) {unknown} have no English train items; rebuild the task")
+        if reference is not None and self._load_reference(Path(reference)):
+            return
         labels = torch.tensor([self.classes.index(r["label"]) for r in train])
         self.head = topic_head(self.embed([r["text"] for r in train]), labels, len(self.classes), cfg)
         self.passages = {lang: self.embed([r["en_text"] for r in rows]) for lang, rows in self.test.items()}
+
+    def reference_key(self) -> str:
+        """What the original's side depends on: the model, the task rows and the settings (and where they ran)."""
+        task = hashlib.sha256(json.dumps(self.rows, sort_keys=True, default=str).encode()).hexdigest()
+        return json.dumps({"base": self.base, "task": task, "cfg": {**asdict(self.cfg), "device": str(self.device)}},
+                          sort_keys=True)
+
+    def save_reference(self, path: str | Path) -> None:
+        """The classifier and the English passages as one safetensors file (atomically), keyed by reference_key."""
+        tensors = {"head.weight": self.head.weight.detach().cpu().contiguous(),
+                   "head.bias": self.head.bias.detach().cpu().contiguous(),
+                   **{f"passages.{lang}": t.cpu().contiguous() for lang, t in self.passages.items()}}
+        with atomic_file(path) as tmp:
+            save_file(tensors, str(tmp), metadata={"key": self.reference_key()})
+
+    def _load_reference(self, path: Path) -> bool:
+        """Take the original's side from `path` if it was saved for this model, task and settings."""
+        try:
+            with safe_open(str(path), "pt") as f:
+                key = (f.metadata() or {}).get("key")
+            tensors = load_file(str(path)) if key == self.reference_key() else None
+        except (OSError, SafetensorError) as err:
+            log.warning("%s: reference unreadable (%s); embedding the English side again", path, err)
+            return False
+        if tensors is None or set(tensors) != {"head.weight", "head.bias", *(f"passages.{k}" for k in self.test)}:
+            log.warning("%s: reference is for another model, task or settings; embedding the English side again", path)
+            return False
+        weight = tensors["head.weight"]
+        self.head = torch.nn.Linear(weight.shape[1], weight.shape[0])
+        with torch.no_grad():
+            self.head.weight.copy_(weight)
+            self.head.bias.copy_(tensors["head.bias"])
+        self.passages = {lang: tensors[f"passages.{lang}"].to(self.device) for lang in self.test}
+        return True
 
     def embed(self, texts: list[str], model=None, tokenizer=None) -> torch.Tensor:
         return embed_texts(model or self.model, tokenizer or self.tokenizer, texts, self.pooling, self.prefix,
@@ -129,10 +174,13 @@ class HelpTaskEval:
 
 
 def evaluate_encoder(base_dir: str | Path, transfer_dirs: list[Path], task_file: str | Path,
-                     cfg: EncoderEvalConfig) -> list[dict]:
+                     cfg: EncoderEvalConfig, reference: str | Path | None = None) -> list[dict]:
     """Rows (model, tokenizer, method, lang, items, tokens, accuracy, p_at_1, mrr): the original on every
-    language, then each transfer on the task languages of its tokenizer."""
+    language, then each transfer on the task languages of its tokenizer. `reference`: also save the
+    original's side there (for encoder_dynamic_eval)."""
     task = HelpTaskEval(base_dir, task_file, cfg)
+    if reference is not None:
+        task.save_reference(reference)
     rows = []
     for lang in sorted(task.test):
         rows.append({"model": "original", "tokenizer": "original", "method": "original", "lang": lang,
