@@ -166,6 +166,11 @@ def test_flow_runs_pipeline_and_publishes(project):
     shorter = json.loads((project / "metrics" / "encoder_dynamic_eval.json").read_text())
     assert shorter["target_0.0"]["de"]["reduction"] == 0.0 and "Running stage 'encoder_dynamic_eval'" in log
     assert index["langs"]["de"]["large_tokens"] <= index["langs"]["de"]["base_tokens"]
+    mixture = json.loads((project / "metrics" / "mixture.json").read_text())
+    assert "Running stage 'mixture'" in log and "Running stage 'mixture_validation'" in log
+    assert mixture["tokenizers"]["de-bpe-300"]["weights"]["de"] > 0.5 and "ja-unigram-300" in mixture["skipped"]
+    validated = json.loads((project / "metrics" / "mixture_validation.json").read_text())
+    assert len(validated["mixtures"]) == 2 and validated["lp_log10_mse"] < validated["random_log10_mse"]
     generated = subprocess.run([sys.executable, "-m", "tokshift.cli", "generate", "--model", "storage/models/base",
                                 "--vocab-index", "storage/vocab_index", "--max-new-tokens", "4", "Das Haus"],
                                cwd=project, capture_output=True, text=True)
