@@ -65,6 +65,7 @@ def section_configs() -> dict[str, type]:
     from tokshift.evaluation.evaluate import EvaluateConfig
     from tokshift.hypernet.config import EncoderHypernetConfig, TrainConfig
     from tokshift.large_vocab.folder import VocabIndexConfig
+    from tokshift.mixture.infer import MixtureConfig
     from tokshift.model.base import BaseModelConfig, EncoderModelConfig
     from tokshift.stats.tokens import StatsConfig
     from tokshift.transfers.methods import EncoderTransferConfig, TransferConfig
@@ -73,7 +74,8 @@ def section_configs() -> dict[str, type]:
             "hypernet": TrainConfig, "evaluate": EvaluateConfig, "dynamic_eval": DynamicEvalConfig,
             "vocab_index": VocabIndexConfig, "adapt": AdaptConfig, "encoder_model": EncoderModelConfig,
             "help_task": HelpTaskConfig, "encoder_transfer": EncoderTransferConfig, "encoder_eval": EncoderEvalConfig,
-            "encoder_hypernet": EncoderHypernetConfig, "encoder_dynamic_eval": EncoderDynamicConfig}
+            "encoder_hypernet": EncoderHypernetConfig, "encoder_dynamic_eval": EncoderDynamicConfig,
+            "mixture": MixtureConfig}
 
 
 def overrides(preset: str | Path, params: str | Path = "params.yaml") -> list[str]:

@@ -7,13 +7,12 @@ records a sparse delta instead of a recount. What the solver needs is kept as ar
 `initial` [n_categories, n_pairs] counts before any merge, `steps[t]` = (pair ids [k], deltas
 [n_categories, k]), `merged[t]` = the pair id merge t joined (-1: it occurs in no sample).
 Counts are per million sample bytes, so categories with more sample text do not weigh more.
-Leaves out: characters outside the vocabulary (an SentencePiece-style BPE's byte fallback) stay
+Leaves out: characters outside the vocabulary (a SentencePiece-style BPE's byte fallback) stay
 unmergeable symbols.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -21,8 +20,6 @@ from itertools import pairwise
 
 import numpy as np
 from tqdm import tqdm
-
-log = logging.getLogger(__name__)
 
 PER_BYTES = 1e6  # counts are scaled to "per million bytes" so LP coefficients are well above solver tolerances
 
