@@ -208,12 +208,12 @@ def run_mixture(args: argparse.Namespace) -> None:
     from tokshift.core.params import from_dict
     from tokshift.mixture.infer import MixtureConfig, infer_all
 
-    spec = {"merges": args.merges, "sample_bytes": args.sample_bytes, "tokenizers_dir": "/nonexistent",
-            "extra_tokenizers": {Path(args.tokenizer_dir).name or "tokenizer": args.tokenizer_dir}}
+    spec = {"merges": args.merges, "sample_bytes": args.sample_bytes, "cluster": "none"}
     if args.categories:
         spec["categories"] = args.categories
     cfg = from_dict(MixtureConfig, spec, "tokshift mixture")
-    rows, metrics = infer_all(args.corpus, cfg, {})
+    name = Path(args.tokenizer_dir).resolve().name or "tokenizer"
+    rows, metrics = infer_all(args.corpus, cfg, {}, tokenizers={name: Path(args.tokenizer_dir)})
     if metrics["skipped"]:
         raise InputError(next(iter(metrics["skipped"].values())))
     [(name, facts)] = metrics["tokenizers"].items()

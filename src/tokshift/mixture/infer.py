@@ -171,16 +171,17 @@ def infer_tokenizer(name: str, folder: Path, texts: dict[str, list[str]], words:
     return rows, entry
 
 
-def infer_all(corpus: str | Path, cfg: MixtureConfig, truths: dict[str, dict[str, float]]
-              ) -> tuple[list[dict], dict]:
-    """Rows (tokenizer, category, weight, tee, truth) and metrics for every tokenizer; Unigram ones skipped.
+def infer_all(corpus: str | Path, cfg: MixtureConfig, truths: dict[str, dict[str, float]],
+              tokenizers: dict[str, Path] | None = None) -> tuple[list[dict], dict]:
+    """Rows (tokenizer, category, weight, tee, truth) and metrics for every tokenizer (`tokenizers`, name ->
+    folder, or those `cfg` names); Unigram ones skipped.
 
     Words are split here once per pre-tokenizer; the tokenizers then run as tasks on `cfg.cluster`.
     """
     texts = samples(corpus, cfg.categories, cfg.sample_bytes)
     word_cache: dict[str, dict[str, Counter[str]]] = {}
     tasks, skipped = [], {}
-    for name, folder in find_tokenizers(cfg).items():
+    for name, folder in (tokenizers or find_tokenizers(cfg)).items():
         try:
             bpe = read_merges(folder)
         except MergeListError as err:

@@ -142,7 +142,8 @@ def _replay(counts: PairCounts, a: np.ndarray, v_t: np.ndarray, v_p: np.ndarray,
 
     A competing pair's gap to the merged pair usually grows along the merge list (later merges are rarer),
     so adding it at the first step it beats would add it again at nearly every later step. Instead one
-    full replay keeps, for each pair, its most violated step, and for each step its most violated pair.
+    full replay keeps, for each pair, its most violated step, and for each step its `per_step` most
+    violated pairs.
     """
     c = counts.initial.copy()
     pslack = np.zeros(c.shape[1])
