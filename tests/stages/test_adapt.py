@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -37,7 +38,10 @@ def test_two_processes_with_ddp_take_the_single_process_steps(ja_transfers, corp
     for d in ("one", "two"):
         (tmp_path / d).mkdir()
     run_stage(tmp_path / "one", ja_transfers / "fvt", corpus_file)
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29519"]
+    with socket.socket() as s:  # a free port: a fixed one can be taken by another process on a shared machine
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port]
     run_stage(tmp_path / "two", ja_transfers / "fvt", corpus_file, launcher=torchrun)
     one, two = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("one", "two"))
     assert one["processes"] == 1 and two["processes"] == 2 and one["steps"] == two["steps"] == 4
