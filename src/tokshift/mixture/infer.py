@@ -154,11 +154,10 @@ def find_tokenizers(cfg: MixtureConfig) -> dict[str, Path]:
     return found
 
 
-def infer_tokenizer(name: str, folder: Path, texts: dict[str, list[str]], words: dict[str, Counter[str]],
+def infer_tokenizer(name: str, bpe: BpeMerges, texts: dict[str, list[str]], words: dict[str, Counter[str]],
                     truth: dict[str, float] | None, merges: int, solver: SolverConfig) -> tuple[list[dict], dict]:
     """Rows (tokenizer, category, weight, tee, truth) and the metrics entry of one tokenizer (one fan-out task)."""
     start = time.perf_counter()
-    bpe = read_merges(folder)
     est, facts = infer(bpe, texts, words, merges, solver)
     tee = tee_weights(bpe.tokenizer, texts)
     rows = [{"tokenizer": name, "category": cat, "weight": est.weights[cat], "tee": tee[cat],
@@ -191,7 +190,7 @@ def infer_all(corpus: str | Path, cfg: MixtureConfig, truths: dict[str, dict[str
         key = bpe.splitter_key()
         if key not in word_cache:
             word_cache[key] = {c: word_counts(bpe.tokenizer, t) for c, t in texts.items()}
-        tasks.append((name, folder, texts, word_cache[key], truths.get(name), cfg.merges, cfg.solver))
+        tasks.append((name, bpe, texts, word_cache[key], truths.get(name), cfg.merges, cfg.solver))
     rows, metrics = [], {}
     for task, (part, entry) in zip(tasks, fan_out(infer_tokenizer, tasks, cfg.cluster, "mixture.cluster",
                                                   "tokenizers"), strict=True):
