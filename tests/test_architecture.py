@@ -13,7 +13,7 @@ LAYERS = [
     {"data"},
     {"tokenization"},
     {"model", "stats", "mixture"},
-    {"heuristics"},
+    {"heuristics", "bytelevel"},
     {"hypernet"},
     {"transfers"},
     {"dynamic"},
