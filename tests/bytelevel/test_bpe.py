@@ -5,10 +5,10 @@ import json
 
 import numpy as np
 import pytest
-from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+from tokenizers import Tokenizer, models, normalizers
 
+from tests.bytelevel.tiny import TEXT, tiny_tokenizer
 from tokshift.bytelevel.bpe import ByteBPE, BytesError, byte_alphabet
-from tests.bytelevel.conftest import TEXT, tiny_tokenizer
 
 
 def hf_pure_bpe(tok: Tokenizer, data: bytes) -> tuple[int, ...]:
@@ -27,7 +27,7 @@ def test_encode_matches_the_library_per_pretoken(regex):
     tok, bpe, _ = regex
     for text in [*TEXT, "theta hatter\u00e9 \u65e5\u672c 12345  x"]:
         data, starts = text.encode(), bpe.pretoken_starts(text)
-        ours = [i for s, e in zip(starts, [*starts[1:], len(data)]) for i in bpe.encode(data[s:e])]
+        ours = [i for s, e in zip(starts, [*starts[1:], len(data)], strict=True) for i in bpe.encode(data[s:e])]
         assert ours == tok.encode(text).ids
 
 

@@ -4,10 +4,10 @@ import pytest
 import torch
 from transformers import PreTrainedTokenizerFast
 
+from tests.bytelevel.tiny import tiny_model, tiny_tokenizer
 from tokshift.bytelevel.bpe import ByteBPE
 from tokshift.bytelevel.generate import complete_prefix, generate_bytes, generate_tokens, open_pretoken
 from tokshift.core.errors import InputError
-from tests.bytelevel.conftest import tiny_model, tiny_tokenizer
 
 SENTENCE = "the cat sat on the mat. "
 

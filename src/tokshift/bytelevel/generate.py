@@ -10,6 +10,7 @@ distribution (covers.py) after the whole text so far, whose last pretoken is sti
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import torch
@@ -67,7 +68,7 @@ def generate_bytes(model: PreTrainedModel, bpe: ByteBPE, start: int, prompt: str
         if last < read:  # the pre-tokenizer regrouped text already read: start over
             ctx, read = Context(model, start), 0
         bounds = [*starts, last]
-        for s, e in zip(bounds[:-1], bounds[1:]):
+        for s, e in itertools.pairwise(bounds):
             if s >= read:
                 ctx.extend(list(bpe.encode(data[s:e])))
                 read = e

@@ -15,7 +15,6 @@ import math
 from dataclasses import dataclass
 
 import torch
-
 from transformers import PreTrainedModel
 
 from tokshift.bytelevel.bpe import ByteBPE
@@ -65,7 +64,7 @@ def pretokens(bpe: ByteBPE, text: str) -> list[bytes]:
     """The text's bytes cut at the pre-tokenizer's boundaries."""
     data = text.encode("utf-8")
     starts = bpe.pretoken_starts(text)
-    return [data[s:e] for s, e in zip(starts, [*starts[1:], len(data)]) if e > s]
+    return [data[s:e] for s, e in zip(starts, [*starts[1:], len(data)], strict=True) if e > s]
 
 
 def chunks(ctx: Context, bpe: ByteBPE, words: list[bytes], window: int):
@@ -119,10 +118,10 @@ def byte_logprobs(model: PreTrainedModel, bpe: ByteBPE, start: int, text: str,
     for words, encs, held, dists, steps in chunks(ctx, bpe, pretokens(bpe, text), cfg.window):
         jobs, rows, at, first = [], [], [], []  # jobs: (word, splits, row slots, offset); slot < 0: canonical
         offset = 0
-        for word, enc in zip(words, encs):
+        for word, enc in zip(words, encs, strict=True):
             splits = splits_for(bpe, list(range(1, len(word) + 1)))
             slots = []
-            for i, row in zip(splits, rows_for(bpe, word, splits)):
+            for i, row in zip(splits, rows_for(bpe, word, splits), strict=True):
                 if row == enc[:len(row)]:  # read off the chunk's forward: after offset + len(row) tokens
                     slots.append(-1 - (offset + len(row)))
                 elif not reaches(bpe, word, i, row, [i + 1, len(word)]):
