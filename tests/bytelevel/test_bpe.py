@@ -3,7 +3,6 @@
 import itertools
 import json
 
-import numpy as np
 import pytest
 from tokenizers import Tokenizer, models, normalizers
 
@@ -101,4 +100,4 @@ def test_pretoken_starts_are_byte_offsets():
     bpe = ByteBPE(tiny_tokenizer(use_regex=True))
     text = "\u00e9t\u00e9 the cat"
     assert bpe.pretoken_starts(text) == [0, len("\u00e9t\u00e9".encode()), len("\u00e9t\u00e9 the".encode())]
-    assert np.all(bpe.first[[bpe.byte_id[ord("t")]]] == ord("t"))
+    assert bpe.outcome[bpe.byte_id[ord("t")]] == ord("t")

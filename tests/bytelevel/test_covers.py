@@ -1,5 +1,6 @@
 """Byte-level probabilities against brute force: every covering token sequence, scored by the model itself."""
 
+import itertools
 import math
 
 import pytest
@@ -7,8 +8,10 @@ import torch
 
 from tokshift.bytelevel.bpe import byte_alphabet
 from tokshift.bytelevel.context import Context
-from tokshift.bytelevel.covers import next_byte, prefix_logprobs
+from tokshift.bytelevel.covers import next_byte, prefix_logprobs, structure_masses, structure_rows
+from tokshift.bytelevel.generate import open_pretoken
 from tokshift.bytelevel.score import ByteScoreConfig, byte_logprobs, document_logprob
+from tokshift.bytelevel.structures import Structure
 
 START = 0  # <|endoftext|> starts every document
 
@@ -60,44 +63,63 @@ def test_byte_level_probability_is_at_least_the_canonical_tokenizations(plain, t
     assert byte > token + 0.1  # other covers carry real mass for a random model
 
 
+def context_before(model, bpe, data: bytes) -> tuple[Context, int]:
+    """A context holding the canonical tokens before the open pretoken of `data`, and where that starts."""
+    starts, last = open_pretoken(bpe, data)
+    ctx = Context(model, START)
+    ids = [i for s, e in itertools.pairwise([*starts, last]) for i in bpe.encode(data[s:e])]
+    if ids:
+        ctx.extend(ids)
+    return ctx, last
+
+
 @pytest.mark.parametrize("fixture", ["plain", "regex"])
 @pytest.mark.parametrize("text", ["", "th", "the ca", "tea at the"])
-def test_next_byte_masses_sum_to_the_prefix_probability(request, fixture, text):
+def test_next_byte_masses_add_up_to_the_prefix_probability(request, fixture, text):
     _, bpe, model = request.getfixturevalue(fixture)
-    step = next_byte(Context(model, START), bpe, text.encode())
-    total = step.byte_logp.exp().sum().item() + math.exp(step.end_logp) + math.exp(step.off_logp)
-    assert total == pytest.approx(math.exp(step.prefix_logp), rel=1e-4)
-    assert step.distribution().sum().item() == pytest.approx(1.0, abs=1e-6)
-    assert (step.distribution() >= 0).all()
-
-
-def test_next_byte_probability_matches_the_ratio_of_prefix_probabilities(plain):
-    _, bpe, model = plain
-    ctx = Context(model, START)
-    step = next_byte(ctx, bpe, b"th")
-    whole = prefix_logprobs(ctx, bpe, b"the", [2, 3])
-    assert step.prefix_logp == pytest.approx(whole[0], abs=1e-5)
-    assert step.byte_logp[ord("e")].item() == pytest.approx(whole[1], abs=1e-4)
+    data = text.encode()
+    ctx, last = context_before(model, bpe, data)
+    structure = Structure(last, (), data[last:], "all")
+    splits, rows = structure_rows(bpe, structure)
+    mass, off = structure_masses(bpe, structure, splits, *ctx.branch(rows))
+    prefix = math.exp(prefix_logprobs(ctx, bpe, data[last:], [len(data) - last])[0]) if len(data) > last else 1.0
+    assert mass.sum().item() + off == pytest.approx(prefix, rel=1e-4)
 
 
 @pytest.mark.parametrize("fixture", ["plain", "regex"])
-@pytest.mark.parametrize("cfg", [ByteScoreConfig(), ByteScoreConfig(window=8, stride=4, max_tokens=3)])
-def test_bytes_one_by_one_multiply_to_the_whole_text(request, fixture, cfg):
+def test_the_scoring_pass_gives_the_step_by_step_distributions(request, fixture):
     _, bpe, model = request.getfixturevalue(fixture)
-    text = "the cat sat on the mat, that hat ate the data at three"
-    per_byte, _ = byte_logprobs(model, bpe, START, text, cfg)
-    whole, token, _ = document_logprob(model, bpe, START, text, cfg)
-    assert len(per_byte) == len(text.encode())
-    assert max(per_byte) <= 1e-6  # each is a (log) probability
-    assert sum(per_byte) == pytest.approx(whole, abs=1e-3)
-    assert whole >= token - 1e-4
+    text = "the cat  sat\n\non the mat,\n that hat"
+    data = text.encode()
+    per_byte, full, _ = byte_logprobs(model, bpe, START, text, ByteScoreConfig(max_tokens=7), keep=True)
+    assert len(per_byte) == len(full) == len(data)
+    for n in range(len(data)):
+        ctx, last = context_before(model, bpe, data[:n])
+        step = next_byte(ctx, bpe, data[:n], last)
+        assert step.exp().sum().item() == pytest.approx(1.0, abs=1e-5)
+        assert torch.allclose(step, full[n], atol=1e-4), n
+        assert per_byte[n] == pytest.approx(full[n][data[n]].item())
 
 
-def test_the_context_window_restarts_like_the_token_level_scorer(regex):
+def test_a_small_window_restarts_the_context(regex):
+    _, bpe, model = regex
+    text = " ".join(["the cat sat on the mat"] * 4)
+    short, _, _ = byte_logprobs(model, bpe, START, text, ByteScoreConfig(window=8, stride=4, max_tokens=3))
+    long_, _, _ = byte_logprobs(model, bpe, START, text, ByteScoreConfig())
+    assert len(short) == len(long_) and sum(short) != pytest.approx(sum(long_), abs=1e-3)
+    assert max(short) <= 1e-6
+
+
+def test_whole_text_byte_level_is_at_or_below_token_level_in_the_same_run(regex):
+    _, bpe, model = regex
+    text = " ".join(["the cat sat on the mat"] * 6)
+    for cfg in (ByteScoreConfig(), ByteScoreConfig(window=8, stride=4)):
+        byte, token, _ = document_logprob(model, bpe, START, text, cfg)
+        assert byte >= token - 1e-6
+
+
+def test_the_context_window_matches_the_token_level_scorer(regex):
     tok, bpe, model = regex
     text = " ".join(["the cat sat on the mat"] * 6)
-    short, long_ = ByteScoreConfig(window=8, stride=4), ByteScoreConfig(window=512, stride=384)
-    assert document_logprob(model, bpe, START, text, short)[0] != pytest.approx(
-        document_logprob(model, bpe, START, text, long_)[0], abs=1e-3)
-    _, token, _ = document_logprob(model, bpe, START, text, long_)
+    _, token, _ = document_logprob(model, bpe, START, text, ByteScoreConfig())
     assert token == pytest.approx(sequence_logprob(model, tok.encode(text).ids), abs=1e-3)

@@ -42,6 +42,21 @@ def byte_alphabet() -> dict[str, int]:
     return chars
 
 
+def uses_regex(spec: dict | None) -> bool:
+    """Whether a ByteLevel pre-tokenizer with GPT-2's regex is in the spec (other Split patterns are refused)."""
+    if not spec:
+        return False
+    if spec.get("type") == "Sequence":
+        return any(uses_regex(s) for s in spec.get("pretokenizers", []))
+    if spec.get("type") == "ByteLevel":
+        if spec.get("add_prefix_space"):
+            raise BytesError("its pre-tokenizer adds a space before the text, so its bytes are not the text's; "
+                             "byte-level probabilities need add_prefix_space false")
+        return bool(spec.get("use_regex", True))
+    raise BytesError(f"pre-tokenizer {spec.get('type')} is not supported (byte-level probabilities know the "
+                     f"ByteLevel pre-tokenizer, with or without GPT-2's regex)")
+
+
 def has_byte_level(spec: dict | None) -> bool:
     if not spec:
         return False
@@ -66,6 +81,10 @@ class ByteBPE:
             raise BytesError(f"{name}: ignore_merges BPE (whole words looked up first) is not supported")
         self.name, self.tokenizer = name, tokenizer
         self.pre_tokenizer = tokenizer.pre_tokenizer
+        try:
+            self.splits_whitespace = uses_regex(spec.get("pre_tokenizer"))  # GPT-2's regex: runs of spaces split
+        except BytesError as err:
+            raise BytesError(f"{name}: {err}") from None
         alphabet = byte_alphabet()
         vocab: dict[str, int] = model["vocab"]
         self.size = max(tokenizer.get_vocab_size(with_added_tokens=True), max(vocab.values()) + 1)
@@ -91,11 +110,15 @@ class ByteBPE:
             self.rank.setdefault(ids[:2], rank)
             self.merged.setdefault(ids[:2], ids[2])
             self.parts.setdefault(ids[2], (ids[0], ids[1], rank))
-        self.first = np.array([b[0] if b else -1 for b in self.bytes], dtype=np.int64)  # -1: special
+        self.outcome = np.array([b[0] if b else 256 for b in self.bytes], dtype=np.int64)  # first byte; 256: special
         order = sorted((b, i) for i, b in enumerate(self.bytes) if b is not None)
         self.sorted_bytes = [b for b, _ in order]
         self.sorted_ids = np.array([i for _, i in order], dtype=np.int64)
         self.max_len = max(len(b) for b in self.sorted_bytes)
+        self.table = np.full((self.size, self.max_len), -1, dtype=np.int16)  # token id, offset -> byte (-1: past end)
+        for i, b in enumerate(self.bytes):
+            if b is not None:
+                self.table[i, :len(b)] = np.frombuffer(b, dtype=np.uint8)
         self.encode = lru_cache(maxsize=200_000)(self._encode)
         self._invalid: dict[int, np.ndarray] = {}
         self._by_left_spine: dict[int, tuple[np.ndarray, np.ndarray]] | None = None

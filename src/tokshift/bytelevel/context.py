@@ -76,27 +76,30 @@ class Context:
         return total
 
     def branch(self, rows: list[tuple[int, ...]], at: list[int] | None = None,
-               before: torch.Tensor | None = None) -> tuple[list[float], torch.Tensor]:
-        """Score rows after the first at[r] cached tokens (default: all), before[r] the log-distribution there.
+               first: list[float] | None = None) -> tuple[list[float], list[torch.Tensor]]:
+        """Score rows after the first at[r] cached tokens (default: all the cache).
 
-        Returns (log-probability of each row, [rows, vocab] next-token log-distributions). An empty row costs
-        nothing: its log-probability is 0 and its next distribution is before[r].
+        Returns (log-probability of each row, next-token log-distribution after each). first[r] is the
+        log-probability of row r's first token (known to the caller from the distribution at at[r]); by default
+        the rows start at the end of the cache and it comes from there. An empty row costs nothing: log-probability
+        0, the cache's last distribution (only at the end of the cache).
         """
         at = at if at is not None else [len(self.ids)] * len(rows)
-        before = before if before is not None else self.last.expand(len(rows), -1)
-        logps, nexts = [0.0] * len(rows), list(before)
+        if first is None:
+            first = [self.last[row[0]].item() if row else 0.0 for row in rows]
+        logps, nexts = [0.0] * len(rows), [self.last] * len(rows)
         batch: list[int] = []
         for k in [k for k, row in enumerate(rows) if row]:
             if batch and sum(len(rows[b]) for b in batch) + len(rows[k]) > self.max_tokens:
-                self._branch_packed(rows, batch, at, before, logps, nexts)
+                self._branch_packed(rows, batch, at, first, logps, nexts)
                 batch = []
             batch.append(k)
         if batch:
-            self._branch_packed(rows, batch, at, before, logps, nexts)
-        return logps, torch.stack(nexts)
+            self._branch_packed(rows, batch, at, first, logps, nexts)
+        return logps, nexts
 
     @torch.no_grad()
-    def _branch_packed(self, rows: list[tuple[int, ...]], todo: list[int], at: list[int], before: torch.Tensor,
+    def _branch_packed(self, rows: list[tuple[int, ...]], todo: list[int], at: list[int], first: list[float],
                        logps: list[float], nexts: list[torch.Tensor]) -> None:
         """Score rows[k] for k in `todo` in one forward of one packed sequence: rows sharing a start and a prefix
         share its positions (a trie); a 4D mask lets each position see the cache before its row's start and its
@@ -132,6 +135,6 @@ class Context:
         logp = torch.log_softmax(out.logits[0].float(), dim=-1)
         for k in todo:
             path, row = paths[k], rows[k]
-            prev = torch.stack([before[k], *(logp[p] for p in path[:-1])])
-            logps[k] = prev.gather(1, torch.tensor(row, device=device)[:, None]).sum().item()
+            rest = logp[path[:-1]].gather(1, torch.tensor(row[1:], device=device, dtype=torch.long)[:, None])
+            logps[k] = first[k] + rest.sum().item()
             nexts[k] = logp[path[-1]]

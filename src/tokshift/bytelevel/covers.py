@@ -20,13 +20,13 @@ Leaves out: the pretoken split itself (score.py / generate.py choose w).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from tokshift.bytelevel.bpe import ByteBPE
 from tokshift.bytelevel.context import Context
+from tokshift.bytelevel.structures import IS_SPACE, Structure, structures
 
 
 def rows_for(bpe: ByteBPE, word: bytes, splits: range) -> list[tuple[int, ...]]:
@@ -40,19 +40,14 @@ def allowed(bpe: ByteBPE, row: tuple[int, ...]) -> np.ndarray:
     return ok & ~bpe.invalid_after(row[-1]) if row else ok
 
 
-def reaches(bpe: ByteBPE, word: bytes, i: int, row: tuple[int, ...], ends: list[int]) -> bool:
-    """Whether split i can have a cover at all: some token spelling word[i:j] (j in ends) may follow `row`.
-
-    It depends on the tokenizer only, so rows that cannot are never run through the model.
-    """
-    ok = allowed(bpe, row)
-    for j in range(i + 1, max(ends) + 1):
-        cands = bpe.with_prefix(word[i:j])
-        if not len(cands):
-            return False
-        if j >= min(ends) and ok[cands].any():
-            return True
-    return False
+def extends(bpe: ByteBPE, word: bytes, i: int) -> np.ndarray:
+    """Tokens that may follow enc(word[:i]) and spell word[i:] and at least one byte more (split i's votes)."""
+    n = len(word)
+    if n - i >= bpe.max_len:
+        return np.zeros(0, dtype=np.int64)
+    cands = bpe.with_prefix(word[i:])
+    cands = cands[allowed(bpe, bpe.encode(word[:i]) if i else ())[cands]]
+    return cands[bpe.table[cands, n - i] >= 0]
 
 
 def log_sum(values: list[float]) -> float:
@@ -66,10 +61,10 @@ def splits_for(bpe: ByteBPE, ends: list[int]) -> range:
 
 
 def cover_sums(bpe: ByteBPE, word: bytes, ends: list[int], splits: range, row_logp: list[float],
-               nexts: torch.Tensor) -> list[float]:
+               nexts: list[torch.Tensor]) -> list[float]:
     """log P(word[:j] | context) for each j in `ends`, from the rows of `splits` (their log-probabilities and
     next-token log-distributions)."""
-    probs, wanted = nexts.exp(), set(ends)
+    probs, wanted = torch.stack(list(nexts)).exp(), set(ends)
     terms: dict[int, list[float]] = {j: [] for j in ends}
     for k, i in enumerate(splits):
         ok = None
@@ -94,50 +89,50 @@ def prefix_logprobs(ctx: Context, bpe: ByteBPE, word: bytes, ends: list[int]) ->
     return cover_sums(bpe, word, ends, splits, row_logp, nexts)
 
 
-@dataclass
-class NextByte:
-    """Where the model's next output goes after a byte prefix (unnormalised, relative to the context)."""
-
-    byte_logp: torch.Tensor
-    """[256] log-mass of each next byte."""
-    end_logp: float
-    """log-mass of a special token (end of text) right after the canonical encoding of the prefix."""
-    off_logp: float
-    """log-mass of tokens that cannot follow that encoding canonically (not counted as bytes)."""
-    prefix_logp: float
-    """log P(prefix | context): the cover sum the masses above split up."""
-
-    def distribution(self) -> torch.Tensor:
-        """[256] normalised next-byte probabilities."""
-        return torch.softmax(self.byte_logp, dim=0)
-
-
-def next_byte(ctx: Context, bpe: ByteBPE, word: bytes) -> NextByte:
-    """The next-byte masses after `word` (the bytes of the last pretoken so far, possibly empty) on `ctx`."""
-    n = len(word)
+def structure_rows(bpe: ByteBPE, structure: Structure) -> tuple[range, list[tuple[int, ...]]]:
+    """Splits of the open pretoken and their rows: the lead, then the encoding of word[:i]."""
+    n = len(structure.word)
     splits = range(max(0, n - bpe.max_len), n + 1)
-    rows = rows_for(bpe, word, splits)
-    row_logp, nexts = ctx.branch(rows)
-    probs = nexts.exp().double()
-    mass = torch.zeros(256, dtype=torch.float64)
-    covered = 0.0
+    return splits, [structure.lead + (bpe.encode(structure.word[:i]) if i else ()) for i in splits]
+
+
+def structure_masses(bpe: ByteBPE, structure: Structure, splits: range, row_logp: list[float],
+                     nexts: list[torch.Tensor]) -> tuple[torch.Tensor, float]:
+    """([257] masses of each next byte and, last, of the end of text; the mass on tokens that cannot follow
+    canonically), relative to the context before structure.start, for the bytes of the structure's role.
+    A split whose row log-probability is -inf (skipped: `extends` found no token) adds nothing.
+
+    Each cover whose last token reaches past the word votes for its next byte; after the word's own encoding
+    (the last split) every token that may follow votes for its first byte and specials for the end of text.
+    """
+    word, n = structure.word, len(structure.word)
+    mass = torch.zeros(257, dtype=torch.float64)
     for k, i in enumerate(splits[:-1]):
-        cands = bpe.with_prefix(word[i:])
-        cands = cands[allowed(bpe, rows[k])[cands]]
-        if not len(cands):
-            continue
-        p = probs[k, torch.from_numpy(cands)].cpu() * math.exp(row_logp[k])
-        covered += p.sum().item()
-        after = torch.tensor([b[n - i] if len(b) > n - i else -1 for b in (bpe.bytes[t] for t in cands)])
-        mass.scatter_add_(0, after[after >= 0], p[after >= 0])  # tokens ending exactly at the prefix vote below
-    ok = torch.from_numpy(allowed(bpe, rows[-1]))
-    first = torch.from_numpy(bpe.first)
-    last, weight = probs[-1].cpu(), math.exp(row_logp[-1])
-    mass.scatter_add_(0, first[ok], last[ok] * weight)
-    special = first < 0
-    end = last[special].sum().item() * weight
-    off = last[~ok & ~special].sum().item() * weight
-    prefix = covered if n else 1.0
-    return NextByte(byte_logp=mass.log().float(), end_logp=math.log(end) if end > 0 else -math.inf,
-                    off_logp=math.log(off) if off > 0 else -math.inf,
-                    prefix_logp=math.log(prefix) if prefix > 0 else -math.inf)
+        cands = extends(bpe, word, i)  # (a token ending exactly at the word's end is split n's row)
+        if len(cands) and row_logp[k] > -math.inf:
+            after = torch.from_numpy(bpe.table[cands, n - i].astype(np.int64))
+            p = nexts[k].cpu()[torch.from_numpy(cands)].double().exp() * math.exp(row_logp[k])
+            mass.scatter_add_(0, after, p)
+    ok = torch.from_numpy(allowed(bpe, bpe.encode(word) if n else ()))
+    outcome = torch.from_numpy(bpe.outcome)  # first byte, 256 for specials
+    last = nexts[-1].cpu().exp()
+    votes = torch.where(ok | (outcome == 256), last, 0.0)
+    mass += torch.zeros(257).index_add_(0, outcome, votes).double() * math.exp(row_logp[-1])
+    off = (last.sum() - votes.sum()).item() * math.exp(row_logp[-1])
+    if structure.role != "all":
+        keep = torch.from_numpy(np.append(IS_SPACE, True))
+        mass[keep if structure.role == "other" else ~keep] = 0.0
+    return mass, off
+
+
+def next_byte(ctx: Context, bpe: ByteBPE, data: bytes, open_start: int) -> torch.Tensor:
+    """[257] log-probabilities of the next byte after `data` (and, last, of the end of text), normalised.
+
+    `ctx` holds the canonical tokens of data[:open_start] (the text before the open pretoken).
+    """
+    total = torch.zeros(257, dtype=torch.float64)
+    for structure in structures(bpe, data, open_start):
+        splits, rows = structure_rows(bpe, structure)
+        row_logp, nexts = ctx.branch(rows)
+        total += structure_masses(bpe, structure, splits, row_logp, nexts)[0]
+    return (total / total.sum()).log().float()

@@ -4,7 +4,7 @@ A token-level model continues a prompt from the prompt's own tokenization; when 
 would have been one token (" m" of " mat", a space before a word), the model is asked about a token sequence
 it never saw in training and drifts. Byte by byte there is no such boundary: each step takes the next-byte
 distribution (covers.py) after the whole text so far, whose last pretoken is still open, and picks a byte
-(greedy, or sampled with a temperature); a special token (end of text) outweighing every byte stops it.
+(greedy, or sampled with a temperature); the end of text (a special token) when it wins stops it.
 `generate_tokens` is the token-level baseline on the same model. Leaves out: beam search.
 """
 
@@ -72,8 +72,7 @@ def generate_bytes(model: PreTrainedModel, bpe: ByteBPE, start: int, prompt: str
             if s >= read:
                 ctx.extend(list(bpe.encode(data[s:e])))
                 read = e
-        step = next_byte(ctx, bpe, data[last:])
-        scores = torch.cat([step.byte_logp, torch.tensor([step.end_logp])])
+        scores = next_byte(ctx, bpe, data, last)
         if temperature > 0:
             pick = int(torch.multinomial(torch.softmax(scores / temperature, 0), 1, generator=gen))
         else:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from transformers import PreTrainedModel
 
 from tokshift.bytelevel.bpe import ByteBPE
 from tokshift.bytelevel.context import Context
-from tokshift.bytelevel.covers import cover_sums, reaches, rows_for, splits_for
+from tokshift.bytelevel.covers import cover_sums, extends, rows_for, splits_for, structure_masses, structure_rows
+from tokshift.bytelevel.structures import IS_SPACE, structures
 from tokshift.core.params import check
 
 
@@ -58,6 +60,10 @@ class ByteScore:
     @property
     def token_bpb(self) -> float:
         return self.token_nll_bits / max(self.n_bytes, 1)
+
+
+def is_space(word: bytes) -> bool:
+    return bool(IS_SPACE[np.frombuffer(word, dtype=np.uint8)].all())
 
 
 def pretokens(bpe: ByteBPE, text: str) -> list[bytes]:
@@ -105,44 +111,73 @@ def document_logprob(model: PreTrainedModel, bpe: ByteBPE, start: int, text: str
     return head + byte, head + row_logp[-1], ctx
 
 
-def byte_logprobs(model: PreTrainedModel, bpe: ByteBPE, start: int, text: str,
-                  cfg: ByteScoreConfig) -> tuple[list[float], Context]:
-    """log P(x_n | x_<n) for every byte of `text` (natural log), and the context used.
+def byte_logprobs(model: PreTrainedModel, bpe: ByteBPE, start: int, text: str, cfg: ByteScoreConfig,
+                  keep: bool = False) -> tuple[list[float], list[torch.Tensor], Context]:
+    """log P(x_n | x_<n) for every byte of `text` (natural log), from normalised next-byte distributions that
+    see only the bytes before (structures.py); with `keep` also each whole [257] distribution (256 bytes, end).
 
-    Per chunk (`chunks`): one forward reads its canonical tokens, one more per `max_tokens` row tokens scores the
-    covering rows of all its pretokens, each row seeing the cache up to its pretoken. Rows that are a prefix of
-    their pretoken's canonical encoding are read off the first forward.
+    Per chunk of pretokens: one forward reads their canonical tokens, then one forward per `max_tokens` packed
+    row tokens scores the rows of every position's structures that are not canonical (those are read off the
+    first forward), each seeing the cache up to its structure's start and no further.
     """
+    data = text.encode("utf-8")
+    words = pretokens(bpe, text)
     ctx = Context(model, start, cfg.window, cfg.stride, cfg.max_tokens)
-    out, base, before = [], 0.0, 0.0  # log P(canonical tokens read), log P(bytes so far)
-    for words, encs, held, dists, steps in chunks(ctx, bpe, pretokens(bpe, text), cfg.window):
-        jobs, rows, at, first = [], [], [], []  # jobs: (word, splits, row slots, offset); slot < 0: canonical
-        offset = 0
-        for word, enc in zip(words, encs, strict=True):
-            splits = splits_for(bpe, list(range(1, len(word) + 1)))
-            slots = []
-            for i, row in zip(splits, rows_for(bpe, word, splits), strict=True):
-                if row == enc[:len(row)]:  # read off the chunk's forward: after offset + len(row) tokens
-                    slots.append(-1 - (offset + len(row)))
-                elif not reaches(bpe, word, i, row, [i + 1, len(word)]):
-                    slots.append(None)
-                else:
-                    slots.append(len(rows))
-                    rows.append(row)
-                    at.append(held + offset)
-                    first.append(offset)
-            jobs.append((word, splits, slots, offset))
-            offset += len(enc)
-        row_logp, nexts = ctx.branch(rows, at, dists[first]) if rows else ([], None)
-        for word, splits, slots, offset in jobs:
-            logps = [-math.inf if s is None else sum(steps[offset:-1 - s]) if s < 0 else row_logp[s] for s in slots]
-            dist = torch.stack([dists[0] if s is None else dists[-1 - s] if s < 0 else nexts[s] for s in slots])
-            word_base = base + sum(steps[:offset])
-            for value in cover_sums(bpe, word, list(range(1, len(word) + 1)), splits, logps, dist):
-                out.append(word_base + value - before)
-                before = word_base + value
-        base += sum(steps)
-    return out, ctx
+    first_token: dict[int, int] = {}  # byte offset of a pretoken -> absolute index of its first token (BOS is 0)
+    word_of = np.zeros(len(data) + 1, dtype=np.int64)  # byte -> start of its pretoken
+    origin, total, pos = 0, 1, 0  # origin: absolute index of the cache's first token
+    out, full = [], []
+    k = 0
+    while k < len(words):
+        if len(ctx.ids) + len(bpe.encode(words[k])) > cfg.window and len(ctx.ids) > ctx.keep:
+            origin += len(ctx.ids) - ctx.keep
+            ctx.restart()
+        chunk_start, flat = pos, []
+        while k < len(words) and (not flat or len(ctx.ids) + len(flat) + len(bpe.encode(words[k])) <= cfg.window
+                                  or is_space(words[k - 1])):  # a whitespace run and what follows share a chunk
+            first_token[pos] = total
+            word_of[pos:pos + len(words[k])] = pos
+            flat += bpe.encode(words[k])
+            total += len(bpe.encode(words[k]))
+            pos += len(words[k])
+            k += 1
+        chunk_tokens = first_token[chunk_start]
+        _, dists = ctx.read(flat)
+        steps = np.concatenate([[0.0], np.cumsum(dists[:-1].gather(1, torch.tensor(flat)[:, None].to(
+            dists.device))[:, 0].double().cpu().numpy())])  # log-probability of the chunk's first j tokens
+        positions = ([0] if chunk_start == 0 else []) + list(range(chunk_start + 1, min(pos, len(data) - 1) + 1))
+        row_index: dict[tuple[int, tuple[int, ...]], int] = {}
+        plans = []
+        for n in positions:
+            plan = []
+            for structure in structures(bpe, data[:n], int(word_of[n - 1]) if n else 0):
+                at, off = first_token[structure.start] - origin, first_token[structure.start] - chunk_tokens
+                splits, rows = structure_rows(bpe, structure)
+                slots = []
+                for i, row in zip(splits, rows, strict=True):
+                    if tuple(flat[off:off + len(row)]) == row:  # canonical: read off the chunk's forward
+                        slots.append(("read", off, off + len(row)))
+                    elif i < len(structure.word) and not len(extends(bpe, structure.word, i)):
+                        slots.append(None)  # no cover votes from this split
+                    else:
+                        slots.append(("row", row_index.setdefault((at, off, row), len(row_index))))
+                plan.append((structure, splits, slots))
+            plans.append((n, plan))
+        keys = list(row_index)
+        row_logp, nexts = ctx.branch([row for *_, row in keys], [at for at, *_ in keys],
+                                     [dists[off, row[0]].item() for _, off, row in keys])
+        for n, plan in plans:
+            mass = 0
+            for structure, splits, slots in plan:
+                logps = [-math.inf if s is None else steps[s[2]] - steps[s[1]] if s[0] == "read" else row_logp[s[1]]
+                         for s in slots]
+                dist = [dists[0] if s is None else dists[s[2]] if s[0] == "read" else nexts[s[1]] for s in slots]
+                mass = mass + structure_masses(bpe, structure, splits, logps, dist)[0]
+            logd = (mass / mass.sum()).log().float()
+            out.append(logd[data[n]].item())
+            if keep:
+                full.append(logd)
+    return out, full, ctx
 
 
 def score_bytes(model: PreTrainedModel, bpe: ByteBPE, start: int, texts: list[str],
