@@ -183,3 +183,38 @@ def test_cli_sql_mixture_views(stats, tmp_path, capsys):
     assert capsys.readouterr().out.splitlines() == ['"category","weight"', '"de",0.75', '"ja",0.25']
     # without the validation file there is no such view
     assert cli_main(["sql", "--stats", str(out), "--mixture", str(mixture), "SELECT * FROM mixture_validation"]) == 2
+
+
+def test_cli_evaluate_byte_level_is_at_or_below_token_level(tiny_models, tmp_path, capsys):
+    (tmp_path / "de.txt").write_text(make_text("de", 6, 1), encoding="utf-8")
+    args = ["evaluate", "--byte-level", "--model", str(tiny_models["llama-tied"]), "--model",
+            str(tiny_models["neox-untied"]), "--text", str(tmp_path / "de.txt"), "--json", str(tmp_path / "r.json")]
+    assert cli_main(args) == 0
+    assert capsys.readouterr().out.splitlines()[0].split() == ["model", "text", "bpb", "token_bpb", "bytes"]
+    rows = json.loads((tmp_path / "r.json").read_text())
+    assert len(rows) == 2 and all(0 < r["bpb"] <= r["token_bpb"] + 1e-6 for r in rows)
+    plain = cli_main(["evaluate", "--model", str(tiny_models["llama-tied"]), "--text", str(tmp_path / "de.txt")])
+    token_bpb = float(capsys.readouterr().out.splitlines()[1].split()[2])
+    assert plain == 0 and token_bpb == pytest.approx(rows[0]["token_bpb"], abs=2e-4)  # the same windows
+
+
+def test_cli_generate_byte_level(tiny_models, capsys):
+    from tokshift.cli import main
+
+    assert main(["generate", "--byte-level", "--model", str(tiny_models["llama-tied"]), "--max-new-bytes", "5",
+                 "--max-new-tokens", "2", "Hallo We"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("Hallo We") and "token-level greedy" in err
+    assert main(["generate", "--byte-level", "--model", str(tiny_models["llama-tied"]), ""]) == 2
+    assert "prompt is empty" in capsys.readouterr().err
+
+
+def test_cli_byte_level_refuses_a_unigram_model(ja_transfers, tmp_path, capsys):
+    from tokshift.cli import main
+    from tokshift.transfers.export import export
+
+    export(ja_transfers / "fvt", tmp_path / "ja")
+    (tmp_path / "t.txt").write_text("テキスト", encoding="utf-8")
+    assert main(["evaluate", "--byte-level", "--model", str(tmp_path / "ja"), "--text", str(tmp_path / "t.txt")]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # (after the weight-loading progress bar)
+    assert last.startswith("tokshift evaluate: ") and "a Unigram tokenizer; byte-level probabilities need" in last

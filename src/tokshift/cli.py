@@ -55,10 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--bf16", action="store_true", help="save weights in bfloat16 (half the disk)")
     e.add_argument("--metrics", default="metrics/evaluate.json",
                    help="evaluation metrics whose entry for this model goes into the model card (if present)")
-    g = sub.add_parser("generate", help="generate with a large vocabulary through its FAISS index")
+    g = sub.add_parser("generate", help="generate with a large vocabulary through its FAISS index, or byte by byte")
     g.add_argument("prompt", help="text to continue")
-    g.add_argument("--model", default="storage/models/base", help="base model folder")
+    g.add_argument("--model", default="storage/models/base", help="model folder (base model for --vocab-index)")
     g.add_argument("--vocab-index", default="storage/vocab_index", help="vocab_index stage output folder")
+    g.add_argument("--byte-level", action="store_true", help="continue byte by byte from exact next-byte "
+                                                             "probabilities (prompts may end inside a token); "
+                                                             "prints the token-level greedy continuation to stderr")
+    g.add_argument("--max-new-bytes", type=int, default=64, help="bytes generated with --byte-level")
     g.add_argument("--max-new-tokens", type=int, default=32)
     g.add_argument("--k", type=int, default=20, help="candidates taken from the index per step")
     g.add_argument("--temperature", type=float, default=0.0, help="0: greedy among the candidates")
@@ -68,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--model", action="append", required=True, help="model folder (repeat for several)")
     v.add_argument("--text", action="append", required=True, help="UTF-8 text file (repeat for several)")
     v.add_argument("--json", default=None, help="also write the rows as JSON here")
+    v.add_argument("--byte-level", action="store_true", help="exact byte-level bpb (covers of the text's last "
+                                                             "pretoken summed); token-level bpb of the same run too")
     v.add_argument("--window", type=int, default=512)
     v.add_argument("--stride", type=int, default=384)
     v.add_argument("--device", default="auto", help="where the model runs: " + DEVICE_HELP + "; bf16 autocast on CUDA")
@@ -156,10 +162,12 @@ def run_export(args: argparse.Namespace) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> None:
+    from tokshift.bytelevel.bpe import ByteBPE
+    from tokshift.bytelevel.score import ByteScoreConfig, score_bytes
     from tokshift.core.device import autocast, resolve_device
     from tokshift.data.sources import decode_utf8
     from tokshift.model.base import load_model
-    from tokshift.model.score import ScoreConfig, score_texts
+    from tokshift.model.score import ScoreConfig, bos_id, score_texts
 
     texts = {}
     for path in args.text:
@@ -169,19 +177,28 @@ def run_evaluate(args: argparse.Namespace) -> None:
         if not text.strip():
             raise InputError(f"{path}: the file is empty; give a text file with content to score")
         texts[path] = text
-    cfg = ScoreConfig(window=args.window, stride=args.stride)
     device, rows = resolve_device(args.device, "--device"), []
     for model_dir in args.model:
         model, tokenizer = load_model(model_dir, device=device)
+        bpe = ByteBPE(tokenizer.backend_tokenizer, model_dir) if args.byte_level else None
         for path, text in texts.items():
             with autocast(device):
-                score = score_texts(model, tokenizer, [text], cfg)
-            rows.append({"model": model_dir, "text": path, **score.as_dict()})
+                if bpe is not None:
+                    score = score_bytes(model, bpe, bos_id(tokenizer), [text],
+                                        ByteScoreConfig(window=args.window, stride=args.stride))
+                    row = {"bpb": round(score.bpb, 5), "token_bpb": round(score.token_bpb, 5), "bytes": score.n_bytes,
+                           "forwards": score.forwards, "positions": score.positions}
+                else:
+                    row = score_texts(model, tokenizer, [text], ScoreConfig(window=args.window,
+                                                                             stride=args.stride)).as_dict()
+            rows.append({"model": model_dir, "text": path, **row})
         del model
     width = max(len(r["model"]) for r in rows)
-    print(f"{'model':<{width}}  {'text':<30} {'bpb':>8} {'tokens':>8} {'bytes':>8}")
+    second = "token_bpb" if args.byte_level else "tokens"
+    print(f"{'model':<{width}}  {'text':<30} {'bpb':>8} {second:>9} {'bytes':>8}")
     for r in rows:
-        print(f"{r['model']:<{width}}  {r['text'][-30:]:<30} {r['bpb']:>8.4f} {r['tokens']:>8} {r['bytes']:>8}")
+        value = f"{r[second]:>9.4f}" if args.byte_level else f"{r[second]:>9}"
+        print(f"{r['model']:<{width}}  {r['text'][-30:]:<30} {r['bpb']:>8.4f} {value} {r['bytes']:>8}")
     if args.json:
         write_json(args.json, rows)
 
@@ -194,6 +211,17 @@ def run_generate(args: argparse.Namespace) -> None:
     from tokshift.model.score import bos_id
 
     model, tok = load_model(args.model, device=resolve_device(args.device, "--device"))
+    if args.byte_level:
+        from tokshift.bytelevel.bpe import ByteBPE
+        from tokshift.bytelevel.generate import generate_bytes, generate_tokens
+
+        out = generate_bytes(model, ByteBPE(tok.backend_tokenizer, args.model), bos_id(tok), args.prompt,
+                             args.max_new_bytes, args.temperature, args.seed)
+        print(args.prompt + out.text)
+        print(f"[byte-level: {len(out.data)} bytes{', stopped at the end of text' if out.stopped else ''}; "
+              f"token-level greedy: {generate_tokens(model, tok, bos_id(tok), args.prompt, args.max_new_tokens)!r}]",
+              file=sys.stderr)
+        return
     vocab, matrix, index = open_large_vocab(args.vocab_index, model, tok.backend_tokenizer)
     stop = {i for i in (tok.eos_token_id,) if i is not None}
     cfg = GenerateConfig(max_new_tokens=args.max_new_tokens, k=args.k, temperature=args.temperature, seed=args.seed)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tokshift.bytelevel.bpe import ByteBPE
-from tokshift.bytelevel.ensemble import bits_per_byte, mixture_logprobs
+from tokshift.bytelevel.ensemble import COMBINATIONS, bits_per_byte, combine
 from tokshift.bytelevel.score import ByteScoreConfig, byte_logprobs
 from tokshift.core.device import DEVICES, autocast, is_device_name, resolve_device
 from tokshift.core.errors import MissingFileError
@@ -51,7 +51,8 @@ class EnsembleEvalConfig:
 
 
 def ensemble_all(base_dir: Path, transfers_dir: Path, corpus: Path, cfg: EnsembleEvalConfig) -> list[dict]:
-    """Rows (transfer, lang, weight, bpb, bytes): weight 1 is the original alone, 0 the transfer alone."""
+    """Rows (transfer, lang, combination, series, weight, bpb, bytes), the weight being the original's: each
+    combination's line runs from the transfer alone (weight 0) to the original alone (weight 1)."""
     folders = [transfers_dir / name for name in cfg.transfers]
     for folder in folders:
         if not (folder / "transfer.json").is_file():
@@ -65,8 +66,7 @@ def ensemble_all(base_dir: Path, transfers_dir: Path, corpus: Path, cfg: Ensembl
     texts, original = {}, {}
     for lang in dict.fromkeys(lang for folder in folders for lang in langs[folder]):
         texts[lang] = capped_texts(split_texts(corpus, "test", lang, "ensemble_eval"), cfg.max_bytes_per_lang)
-        with autocast(device, cfg.bf16):
-            original[lang] = [v for t in texts[lang] for v in byte_logprobs(model, original_bpe, start, t, cfg.score)[0]]
+        original[lang] = score_all(model, original_bpe, start, texts[lang], cfg, device)
     rows = []
     for k, folder in enumerate(folders):
         if k and (folders[k - 1] / "weights.safetensors").exists():  # it changed more than embeddings
@@ -74,10 +74,21 @@ def ensemble_all(base_dir: Path, transfers_dir: Path, corpus: Path, cfg: Ensembl
         new_tok = apply_transfer(model, folder, base)
         bpe, name = ByteBPE(new_tok.backend_tokenizer, str(folder)), f"{folder.parent.name}/{folder.name}"
         for lang in langs[folder]:
-            with autocast(device, cfg.bf16):
-                own = [v for t in texts[lang] for v in byte_logprobs(model, bpe, bos_id(new_tok), t, cfg.score)[0]]
-            for weight in sorted({0.0, 1.0, *cfg.weights}):
-                mixed = mixture_logprobs(original[lang], own, weight)
-                rows.append({"transfer": name, "lang": lang, "weight": weight, "bpb": round(bits_per_byte(mixed), 5),
-                             "bytes": len(mixed)})
+            own = score_all(model, bpe, bos_id(new_tok), texts[lang], cfg, device)
+            data = b"".join(t.encode("utf-8") for t in texts[lang])
+            for how in COMBINATIONS:
+                for weight in sorted({0.0, 1.0, *cfg.weights}):
+                    mixed = combine(original[lang], own, data, weight, how)
+                    rows.append({"transfer": name, "lang": lang, "combination": how, "series": f"{lang} {how}",
+                                 "weight": weight, "bpb": round(bits_per_byte(mixed), 5), "bytes": len(mixed)})
     return rows
+
+
+def score_all(model, bpe: ByteBPE, start: int, texts: list[str], cfg: EnsembleEvalConfig,
+              device) -> list:
+    """Next-byte log-distributions ([257] each) at every byte of `texts`, documents one after another."""
+    out = []
+    for text in texts:
+        with autocast(device, cfg.bf16):
+            out += byte_logprobs(model, bpe, start, text, cfg.score, keep=True)[1]
+    return out
