@@ -6,7 +6,8 @@
 Three ways over the same test documents and windows (512 tokens, restarting from the last 128):
 - token level: the token-level scorer (model/score.py), the baseline;
 - byte level, whole text: the exact byte-level log-likelihood of each document (bytelevel/score.py
-  `score_bytes`: canonical tokens, plus the covers of the last pretoken);
+  `score_bytes`: canonical tokens, plus the covers of the last pretoken), and the token-level bpb of that
+  same run (`same-run`: its windows restart at pretoken boundaries, so it differs slightly from the first);
 - byte level, byte by byte: the normalised next-byte distribution at every byte (`byte_logprobs`), what
   byte-level ensembles and product of experts need.
 Cost model: token positions the model computes per byte of text, printed for each (forwards and positions).
@@ -40,7 +41,8 @@ def main() -> None:
     score_texts(model, tok, ["warm up"])
     print(f"model {args.model} on {args.device}, test split, {args.max_bytes} bytes per language")
     print(f"{'lang':<5} {'bytes':>6} {'token s':>8} {'whole s':>8} {'ratio':>6} {'per-byte s':>10} {'ratio':>6} "
-          f"{'token bpb':>9} {'byte bpb':>9} {'per-byte bpb':>12} {'pos/byte whole':>14} {'pos/byte per-byte':>17}")
+          f"{'token bpb':>9} {'same-run':>9} {'byte bpb':>9} {'per-byte bpb':>12} {'pos/byte whole':>14} "
+          f"{'pos/byte per-byte':>17}")
     totals = [0.0, 0.0, 0.0]
     for lang in args.langs:
         docs = read_corpus(args.corpus, split="test", lang=lang).sort_by("doc_id").column("text").to_pylist()
@@ -60,7 +62,8 @@ def main() -> None:
         per_byte_bpb = -sum(per_byte) / torch.log(torch.tensor(2.0)).item() / n_bytes
         totals = [totals[0] + t1 - t0, totals[1] + t2 - t1, totals[2] + t3 - t2]
         print(f"{lang:<5} {n_bytes:>6} {t1 - t0:>8.2f} {t2 - t1:>8.2f} {(t2 - t1) / (t1 - t0):>6.2f} "
-              f"{t3 - t2:>10.2f} {(t3 - t2) / (t1 - t0):>6.2f} {token.bpb:>9.5f} {whole.bpb:>9.5f} "
+              f"{t3 - t2:>10.2f} {(t3 - t2) / (t1 - t0):>6.2f} {token.bpb:>9.5f} {whole.token_bpb:>9.5f} "
+              f"{whole.bpb:>9.5f} "
               f"{per_byte_bpb:>12.5f} {whole.positions / n_bytes:>14.3f} {positions / n_bytes:>17.3f}")
     print(f"all   ratio whole/token {totals[1] / totals[0]:.2f}, per-byte/token {totals[2] / totals[0]:.2f} "
           f"(token-level positions per byte: the tokens per byte above)")

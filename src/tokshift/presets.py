@@ -62,6 +62,7 @@ def section_configs() -> dict[str, type]:
     from tokshift.encoders.dynamic import EncoderDynamicConfig
     from tokshift.encoders.evaluate import EncoderEvalConfig
     from tokshift.encoders.help_task import HelpTaskConfig
+    from tokshift.evaluation.ensemble import EnsembleEvalConfig
     from tokshift.evaluation.evaluate import EvaluateConfig
     from tokshift.hypernet.config import EncoderHypernetConfig, TrainConfig
     from tokshift.large_vocab.folder import VocabIndexConfig
@@ -75,7 +76,7 @@ def section_configs() -> dict[str, type]:
             "vocab_index": VocabIndexConfig, "adapt": AdaptConfig, "encoder_model": EncoderModelConfig,
             "help_task": HelpTaskConfig, "encoder_transfer": EncoderTransferConfig, "encoder_eval": EncoderEvalConfig,
             "encoder_hypernet": EncoderHypernetConfig, "encoder_dynamic_eval": EncoderDynamicConfig,
-            "mixture": MixtureConfig}
+            "mixture": MixtureConfig, "ensemble_eval": EnsembleEvalConfig}
 
 
 def overrides(preset: str | Path, params: str | Path = "params.yaml") -> list[str]:

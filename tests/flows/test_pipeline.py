@@ -50,6 +50,8 @@ def tiny_params(base_model: Path, encoder: Path) -> dict:
                   "max_train_bytes": 20000},
         "evaluate": {"langs": ["de"], "max_bytes_per_lang": 2000,
                      "score": {"window": 64, "stride": 48, "batch_tokens": 512}},
+        "ensemble_eval": {"transfers": ["de-bpe-300/hypernet"], "max_bytes_per_lang": 300,
+                          "score": {"window": 64, "stride": 48, "max_tokens": 64}},
         "encoder_model": {"name_or_path": str(encoder), "check_pair": [], "check_unrelated": ""},
         "help_task": {"langs": ["de"], "raw_dir": "storage/raw", "test_items": 1000, "train_items": 1000,
                       "min_label_items": 2, "min_test_items": 5},
@@ -155,6 +157,8 @@ def test_flow_runs_pipeline_and_publishes(project):
     assert adapted["steps"] == 4 and adapted["valid_bpb"] < adapted["valid_bpb_start"]
     assert "Running stage 'hypernet'" in log and "Running stage 'transfer_hypernet@de-bpe-300'" in log
     assert all(v["de"]["bpb"] > 0 for v in evaluated.values())
+    ensembles = json.loads((project / "metrics" / "ensemble_eval.json").read_text())["de-bpe-300/hypernet"]["de"]
+    assert {"original", "transfer", "mixture", "product"} <= set(ensembles) and ensembles["bytes"] > 200
     dynamic = json.loads((project / "metrics" / "dynamic_eval.json").read_text())
     assert "Running stage 'dynamic_eval'" in log and set(dynamic["de"]) == {"0", "5"}
     assert dynamic["de"]["0"]["bpb_change"] == 0.0 and dynamic["de"]["5"]["reduction"] > 0

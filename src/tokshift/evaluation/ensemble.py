@@ -33,7 +33,7 @@ class EnsembleEvalConfig:
     its tokenizer's languages."""
     weights: list[float] = field(default_factory=lambda: [0.25, 0.5, 0.75])
     """Weights of the original in the mixture; 0.5 (the plain average) is the headline number."""
-    max_bytes_per_lang: int = 2000
+    max_bytes_per_lang: int = 1500
     """UTF-8 bytes of each language's test split scored (documents in id order, cut at a line)."""
     score: ByteScoreConfig = field(default_factory=ByteScoreConfig)
     """Context window and packing of the byte-level scorer."""
