@@ -4,7 +4,7 @@ import itertools
 import json
 
 import pytest
-from tokenizers import Tokenizer, models, normalizers
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 
 from tests.bytelevel.tiny import TEXT, tiny_tokenizer
 from tokshift.bytelevel.bpe import ByteBPE, BytesError, byte_alphabet
@@ -101,3 +101,19 @@ def test_pretoken_starts_are_byte_offsets():
     text = "\u00e9t\u00e9 the cat"
     assert bpe.pretoken_starts(text) == [0, len("\u00e9t\u00e9".encode()), len("\u00e9t\u00e9 the".encode())]
     assert bpe.outcome[bpe.byte_id[ord("t")]] == ord("t")
+
+
+def test_a_tokenizer_that_adds_a_prefix_space_is_refused():
+    tok = tiny_tokenizer(use_regex=True)
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
+    with pytest.raises(BytesError, match="adds a space before the text") as err:
+        ByteBPE(tok, "spaced")
+    assert str(err.value).startswith("spaced: ")
+
+
+def test_another_pre_tokenizer_is_refused():
+    tok = tiny_tokenizer(use_regex=True)
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                                 pre_tokenizers.ByteLevel(add_prefix_space=False)])
+    with pytest.raises(BytesError, match="pre-tokenizer Digits is not supported"):
+        ByteBPE(tok, "digits")

@@ -1,4 +1,4 @@
-"""The Byte-Token Representation Lemma inside one pretoken: probabilities of byte prefixes as sums over covers.
+"""The Byte-Token Representation Lemma inside one pretoken: byte prefixes and next bytes as sums over covers.
 
 The probability that a model's output starts with bytes x is the sum, over the token sequences that cover x
 (all tokens but the last inside x, the last reaching its end or beyond), of their probabilities. Counting the
@@ -8,13 +8,13 @@ the tokenizer's encoding of the bytes they cover, so a cover is a split i plus a
     P(x) = P(context) * sum_i P(enc(w[:i]) | context) * sum_{t canonical after enc(w[:i]), bytes(t) starts with
     w[i:]} P(t | context, enc(w[:i]))
 
-where the context is the encoding of the text before the last pretoken w (a pretoken boundary is kept by the
-pre-tokenizer, so no token crosses it) and i runs over the last `max token length` bytes. One batched forward
-over the rows enc(w[:i]) on the context's cache (context.py) gives every P(enc(w[:i]) | context) and every
-next-token distribution. Next bytes: each cover whose last token reaches past x votes for its next byte, and
-the split at the very end (enc(w) then any token) for each token's first byte. Mass on specials (end of text)
-and on tokens that cannot follow enc(w) canonically is reported, not spread over bytes.
-Leaves out: the pretoken split itself (score.py / generate.py choose w).
+where the context is the encoding of the text before the open pretoken w (no token crosses a pretoken cut)
+and i runs over the last `max token length` bytes. One packed forward over the rows enc(w[:i]) on the
+context's cache (context.py) gives every P(enc(w[:i]) | context) and every next-token distribution.
+`prefix_logprobs` sums covers of prefixes; `structure_masses` splits the same sum by next byte: each cover
+whose last token reaches past x votes for its next byte, and after enc(w) itself every token that may follow
+votes for its first byte and specials for the end of text; `next_byte` adds the structures of structures.py
+and normalises. Leaves out: where the open pretoken starts (structures.py, score.py, generate.py).
 """
 
 from __future__ import annotations
