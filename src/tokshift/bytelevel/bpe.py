@@ -121,6 +121,7 @@ class ByteBPE:
                 self.table[i, :len(b)] = np.frombuffer(b, dtype=np.uint8)
         self.encode = lru_cache(maxsize=200_000)(self._encode)
         self._invalid: dict[int, np.ndarray] = {}
+        self._allowed: dict[int, np.ndarray] = {}
         self._by_left_spine: dict[int, tuple[np.ndarray, np.ndarray]] | None = None
         self._self_canonical: np.ndarray | None = None
 
@@ -180,6 +181,12 @@ class ByteBPE:
                         bad[tokens[deaths >= rank]] = True
             self._invalid[left] = bad
         return self._invalid[left]
+
+    def allowed_after(self, left: int) -> np.ndarray:
+        """Mask over ids: canonical tokens that may follow `left` inside one pretoken (cached)."""
+        if left not in self._allowed:
+            self._allowed[left] = self.self_canonical() & ~self.invalid_after(left)
+        return self._allowed[left]
 
     def _left_spine_index(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         """Sub-token r -> (tokens with r on their left edge, rank absorbing r there)."""

@@ -19,6 +19,7 @@ and normalises. Leaves out: where the open pretoken starts (structures.py, score
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -36,10 +37,10 @@ def rows_for(bpe: ByteBPE, word: bytes, splits: range) -> list[tuple[int, ...]]:
 
 def allowed(bpe: ByteBPE, row: tuple[int, ...]) -> np.ndarray:
     """Tokens that may come next after `row` inside one pretoken (after an empty row: any canonical token)."""
-    ok = bpe.self_canonical()
-    return ok & ~bpe.invalid_after(row[-1]) if row else ok
+    return bpe.allowed_after(row[-1]) if row else bpe.self_canonical()
 
 
+@functools.lru_cache(maxsize=8192)  # scoring asks twice per split: to skip rows, then to count votes
 def extends(bpe: ByteBPE, word: bytes, i: int) -> np.ndarray:
     """Tokens that may follow enc(word[:i]) and spell word[i:] and at least one byte more (split i's votes)."""
     n = len(word)
