@@ -86,3 +86,13 @@ def trained_weights(tiny_models, corpus_file, **overrides):
         trainer.step += 1
     trainer.batches.close()
     return {k: v.clone() for k, v in trainer.core.state_dict().items()}, rows
+
+
+def free_port() -> str:
+    """A TCP port nothing listens on now: torchrun's fixed ports can be taken by another process on a shared
+    machine."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return str(s.getsockname()[1])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, free_port
 
 pytestmark = pytest.mark.slow  # runs the stage script, once under torchrun
 
@@ -38,10 +37,7 @@ def test_two_processes_with_ddp_take_the_single_process_steps(ja_transfers, corp
     for d in ("one", "two"):
         (tmp_path / d).mkdir()
     run_stage(tmp_path / "one", ja_transfers / "fvt", corpus_file)
-    with socket.socket() as s:  # a free port: a fixed one can be taken by another process on a shared machine
-        s.bind(("127.0.0.1", 0))
-        port = str(s.getsockname()[1])
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port]
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", free_port()]
     run_stage(tmp_path / "two", ja_transfers / "fvt", corpus_file, launcher=torchrun)
     one, two = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("one", "two"))
     assert one["processes"] == 1 and two["processes"] == 2 and one["steps"] == two["steps"] == 4

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from safetensors.torch import load_file
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, free_port
 
 pytestmark = pytest.mark.slow  # runs the stage script, killed and under DDP
 
@@ -118,7 +118,7 @@ def test_changed_config_starts_fresh_and_foreign_checkpoint_is_refused(reference
 
 def test_two_processes_with_ddp(tiny_models, corpus_file, tmp_path):
     """torchrun with 2 CPU processes (gloo): the same stage script, unchanged."""
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517"]
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", free_port()]
     run_stage(tmp_path, tiny_models["llama-tied"], corpus_file, PARAMS, launcher=torchrun)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["processes"] == 2 and metrics["steps"] == 6

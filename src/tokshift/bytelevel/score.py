@@ -1,11 +1,11 @@
 """Byte-level scoring of documents: the exact log-probability of a text's bytes, whole or byte by byte.
 
-Whole (`document_logprob`): by the chain rule, the byte-level log-likelihood of a document is log P(its bytes
-are a prefix of the output), one cover sum (covers.py) over its last pretoken after the canonical tokens before
-it. Its cost is the token-level scorer's plus one batched forward per document; the result is at or below the
-token-level bpb (the canonical tokenization is one of the covers). Byte by byte (`byte_logprobs`): log P(x_n |
-x_<n) for every byte, what byte-level ensembles combine; one batched forward per pretoken (the rows of covers.py)
-plus one to read the pretoken into the context. Pretoken boundaries are the pre-tokenizer's on the whole text.
+Whole (`document_logprob`, `score_bytes`): the byte-level log-likelihood of a document is log P(its bytes are
+a prefix of the output): the canonical tokens up to its last pretoken, then one cover sum (covers.py) over that
+pretoken. It costs the token-level scorer's forwards plus one packed forward per document and is at or below
+the token-level score of the same run (the canonical tokenization is one of the covers). Byte by byte
+(`byte_logprobs`): the normalised next-byte distribution before every byte, seeing only the bytes before it,
+what byte-level ensembles combine. Both read the text in chunks of whole pretokens (`chunks`).
 Leaves out: masked LMs.
 """
 
@@ -76,6 +76,7 @@ def pretokens(bpe: ByteBPE, text: str) -> list[bytes]:
 def chunks(ctx: Context, bpe: ByteBPE, words: list[bytes], window: int):
     """Read `words` into `ctx` in chunks of whole pretokens that fill the window (restarting it from its last
     window - stride tokens when the next pretoken does not fit: `Context.extend`'s regime, cut at pretokens).
+    A chunk never ends on whitespace, so the structures after a whitespace run (structures.py) start inside it.
 
     Yields (chunk's words, their encodings, cached tokens before the chunk, [tokens + 1, vocab] log-distributions,
     per-token log-probabilities).
@@ -85,7 +86,8 @@ def chunks(ctx: Context, bpe: ByteBPE, words: list[bytes], window: int):
         if len(ctx.ids) + len(bpe.encode(words[k])) > window and len(ctx.ids) > ctx.keep:
             ctx.restart()
         chunk, encs, held = [], [], len(ctx.ids)
-        while k < len(words) and (not chunk or held + sum(map(len, encs)) + len(bpe.encode(words[k])) <= window):
+        while k < len(words) and (not chunk or held + sum(map(len, encs)) + len(bpe.encode(words[k])) <= window
+                                  or is_space(chunk[-1])):  # a whitespace run and what follows share a chunk
             chunk.append(words[k])
             encs.append(bpe.encode(words[k]))
             k += 1
@@ -121,37 +123,24 @@ def byte_logprobs(model: PreTrainedModel, bpe: ByteBPE, start: int, text: str, c
     first forward), each seeing the cache up to its structure's start and no further.
     """
     data = text.encode("utf-8")
-    words = pretokens(bpe, text)
     ctx = Context(model, start, cfg.window, cfg.stride, cfg.max_tokens)
-    first_token: dict[int, int] = {}  # byte offset of a pretoken -> absolute index of its first token (BOS is 0)
     word_of = np.zeros(len(data) + 1, dtype=np.int64)  # byte -> start of its pretoken
-    origin, total, pos = 0, 1, 0  # origin: absolute index of the cache's first token
-    out, full = [], []
-    k = 0
-    while k < len(words):
-        if len(ctx.ids) + len(bpe.encode(words[k])) > cfg.window and len(ctx.ids) > ctx.keep:
-            origin += len(ctx.ids) - ctx.keep
-            ctx.restart()
-        chunk_start, flat = pos, []
-        while k < len(words) and (not flat or len(ctx.ids) + len(flat) + len(bpe.encode(words[k])) <= cfg.window
-                                  or is_space(words[k - 1])):  # a whitespace run and what follows share a chunk
-            first_token[pos] = total
-            word_of[pos:pos + len(words[k])] = pos
-            flat += bpe.encode(words[k])
-            total += len(bpe.encode(words[k]))
-            pos += len(words[k])
-            k += 1
-        chunk_tokens = first_token[chunk_start]
-        _, dists = ctx.read(flat)
-        steps = np.concatenate([[0.0], np.cumsum(dists[:-1].gather(1, torch.tensor(flat)[:, None].to(
-            dists.device))[:, 0].double().cpu().numpy())])  # log-probability of the chunk's first j tokens
+    out, full, pos = [], [], 0
+    for words, encs, held, dists, steps in chunks(ctx, bpe, pretokens(bpe, text), cfg.window):
+        chunk_start, token_at, offset = pos, {}, 0  # token_at: pretoken's byte offset -> token offset in chunk
+        for word, enc in zip(words, encs, strict=True):
+            token_at[pos], word_of[pos:pos + len(word)] = offset, pos
+            pos, offset = pos + len(word), offset + len(enc)
+        flat = [i for enc in encs for i in enc]
+        steps = np.concatenate([[0.0], np.cumsum(steps)])  # log-probability of the chunk's first j tokens
         positions = ([0] if chunk_start == 0 else []) + list(range(chunk_start + 1, min(pos, len(data) - 1) + 1))
         row_index: dict[tuple[int, tuple[int, ...]], int] = {}
         plans = []
         for n in positions:
             plan = []
             for structure in structures(bpe, data[:n], int(word_of[n - 1]) if n else 0):
-                at, off = first_token[structure.start] - origin, first_token[structure.start] - chunk_tokens
+                off = token_at[structure.start]
+                at = held + off
                 splits, rows = structure_rows(bpe, structure)
                 slots = []
                 for i, row in zip(splits, rows, strict=True):
