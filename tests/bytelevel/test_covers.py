@@ -123,3 +123,13 @@ def test_the_context_window_matches_the_token_level_scorer(regex):
     text = " ".join(["the cat sat on the mat"] * 6)
     _, token, _ = document_logprob(model, bpe, START, text, ByteScoreConfig())
     assert token == pytest.approx(sequence_logprob(model, tok.encode(text).ids), abs=1e-3)
+
+
+@pytest.mark.parametrize("fixture", ["plain", "regex"])
+def test_distributions_before_a_byte_do_not_depend_on_what_follows_it(request, fixture):
+    _, bpe, model = request.getfixturevalue(fixture)
+    head = "the cat sat on the "
+    _, one, _ = byte_logprobs(model, bpe, START, head + "mat  that hat", ByteScoreConfig(max_tokens=9), keep=True)
+    _, two, _ = byte_logprobs(model, bpe, START, head + "bat\n\nate tea", ByteScoreConfig(max_tokens=9), keep=True)
+    for n in range(len(head) + 1):  # up to the distribution of the first byte that differs
+        assert torch.allclose(one[n], two[n], atol=1e-4), n
