@@ -51,6 +51,11 @@ class Context:
         self.ids, self.cache = [], None
         self._run(kept)
 
+    def make_room(self, n: int) -> None:
+        """Restart if `n` more tokens would not fit in the window (and there is more than the kept part)."""
+        if len(self.ids) + n > self.window and len(self.ids) > self.keep:
+            self.restart()
+
     def read(self, ids: list[int]) -> tuple[float, torch.Tensor]:
         """Append `ids` as they are (no restart); their summed log-probability (natural log) and
         [len(ids) + 1, vocab] log-distributions: the one before the first id, then the one after each id."""

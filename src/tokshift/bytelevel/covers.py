@@ -19,7 +19,6 @@ and normalises. Leaves out: where the open pretoken starts (structures.py, score
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -40,7 +39,6 @@ def allowed(bpe: ByteBPE, row: tuple[int, ...]) -> np.ndarray:
     return bpe.allowed_after(row[-1]) if row else bpe.self_canonical()
 
 
-@functools.lru_cache(maxsize=8192)  # scoring asks twice per split: to skip rows, then to count votes
 def extends(bpe: ByteBPE, word: bytes, i: int) -> np.ndarray:
     """Tokens that may follow enc(word[:i]) and spell word[i:] and at least one byte more (split i's votes)."""
     n = len(word)
@@ -94,7 +92,7 @@ def structure_rows(bpe: ByteBPE, structure: Structure) -> tuple[range, list[tupl
     """Splits of the open pretoken and their rows: the lead, then the encoding of word[:i]."""
     n = len(structure.word)
     splits = range(max(0, n - bpe.max_len), n + 1)
-    return splits, [structure.lead + (bpe.encode(structure.word[:i]) if i else ()) for i in splits]
+    return splits, [structure.lead + row for row in rows_for(bpe, structure.word, splits)]
 
 
 def structure_masses(bpe: ByteBPE, structure: Structure, splits: range, row_logp: list[float],

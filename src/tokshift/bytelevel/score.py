@@ -73,7 +73,7 @@ def pretokens(bpe: ByteBPE, text: str) -> list[bytes]:
     return [data[s:e] for s, e in zip(starts, [*starts[1:], len(data)], strict=True) if e > s]
 
 
-def chunks(ctx: Context, bpe: ByteBPE, words: list[bytes], window: int):
+def chunks(ctx: Context, bpe: ByteBPE, words: list[bytes]):
     """Read `words` into `ctx` in chunks of whole pretokens that fill the window (restarting it from its last
     window - stride tokens when the next pretoken does not fit: `Context.extend`'s regime, cut at pretokens).
     A chunk never ends on whitespace, so the structures after a whitespace run (structures.py) start inside it.
@@ -83,10 +83,9 @@ def chunks(ctx: Context, bpe: ByteBPE, words: list[bytes], window: int):
     """
     k = 0
     while k < len(words):
-        if len(ctx.ids) + len(bpe.encode(words[k])) > window and len(ctx.ids) > ctx.keep:
-            ctx.restart()
+        ctx.make_room(len(bpe.encode(words[k])))
         chunk, encs, held = [], [], len(ctx.ids)
-        while k < len(words) and (not chunk or held + sum(map(len, encs)) + len(bpe.encode(words[k])) <= window
+        while k < len(words) and (not chunk or held + sum(map(len, encs)) + len(bpe.encode(words[k])) <= ctx.window
                                   or is_space(chunk[-1])):  # a whitespace run and what follows share a chunk
             chunk.append(words[k])
             encs.append(bpe.encode(words[k]))
@@ -103,10 +102,9 @@ def document_logprob(model: PreTrainedModel, bpe: ByteBPE, start: int, text: str
     the same context (the token-level score), and the context used (for its cost counters)."""
     words = pretokens(bpe, text)
     ctx = Context(model, start, cfg.window, cfg.stride, cfg.max_tokens)
-    head = sum(sum(steps) for *_, steps in chunks(ctx, bpe, words[:-1], cfg.window))
+    head = sum(sum(steps) for *_, steps in chunks(ctx, bpe, words[:-1]))
     last = words[-1]
-    if len(ctx.ids) + len(bpe.encode(last)) > cfg.window and len(ctx.ids) > ctx.keep:
-        ctx.restart()
+    ctx.make_room(len(bpe.encode(last)))
     splits = splits_for(bpe, [len(last)])
     row_logp, nexts = ctx.branch(rows_for(bpe, last, splits) + [bpe.encode(last)])
     byte = cover_sums(bpe, last, [len(last)], splits, row_logp[:-1], nexts[:-1])[0]
@@ -126,7 +124,7 @@ def byte_logprobs(model: PreTrainedModel, bpe: ByteBPE, start: int, text: str, c
     ctx = Context(model, start, cfg.window, cfg.stride, cfg.max_tokens)
     word_of = np.zeros(len(data) + 1, dtype=np.int64)  # byte -> start of its pretoken
     out, full, pos = [], [], 0
-    for words, encs, held, dists, steps in chunks(ctx, bpe, pretokens(bpe, text), cfg.window):
+    for words, encs, held, dists, steps in chunks(ctx, bpe, pretokens(bpe, text)):
         chunk_start, token_at, offset = pos, {}, 0  # token_at: pretoken's byte offset -> token offset in chunk
         for word, enc in zip(words, encs, strict=True):
             token_at[pos], word_of[pos:pos + len(word)] = offset, pos

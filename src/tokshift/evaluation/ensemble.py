@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+from transformers import PreTrainedModel
+
 from tokshift.bytelevel.bpe import ByteBPE
 from tokshift.bytelevel.ensemble import COMBINATIONS, bits_per_byte, combine
 from tokshift.bytelevel.score import ByteScoreConfig, byte_logprobs
@@ -84,8 +87,8 @@ def ensemble_all(base_dir: Path, transfers_dir: Path, corpus: Path, cfg: Ensembl
     return rows
 
 
-def score_all(model, bpe: ByteBPE, start: int, texts: list[str], cfg: EnsembleEvalConfig,
-              device) -> list:
+def score_all(model: PreTrainedModel, bpe: ByteBPE, start: int, texts: list[str], cfg: EnsembleEvalConfig,
+              device: torch.device) -> list[torch.Tensor]:
     """Next-byte log-distributions ([257] each) at every byte of `texts`, documents one after another."""
     out = []
     for text in texts:
