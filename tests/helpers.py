@@ -1,7 +1,8 @@
-"""Test helpers shared by many test modules: the project root and seeded multilingual pseudo-text."""
+"""Test helpers shared by many test modules: the project root, seeded multilingual pseudo-text, dictionaries."""
 
 from __future__ import annotations
 
+import gzip
 import random
 from pathlib import Path
 
@@ -15,12 +16,14 @@ SYLLABLES = {
     "ru": "про ва ни ст ко ра то ли не ен ый ая ое ть ся по за".split(),
     "ja": "の に は を た が で て し る か な い こ と 日 本 語 設 定 文 書".split(),
 }
+# English pseudo-text, for the source side of word-vector alignment (not part of the shared corpora).
+SOURCE_SYLLABLES = {"en": "the and ing ion ent her for tha ter was you ith ver all wit thi".split()}
 
 
 def make_text(lang: str, n_lines: int, seed: int) -> str:
     """Seeded pseudo-text in the script of `lang`: words of 1-4 syllables, 4-12 words a line."""
     rng = random.Random(f"{lang}-{seed}")
-    syl = SYLLABLES[lang]
+    syl = {**SYLLABLES, **SOURCE_SYLLABLES}[lang]
     sep = "" if lang == "ja" else " "
     lines = []
     for _ in range(n_lines):
@@ -96,3 +99,30 @@ def free_port() -> str:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return str(s.getsockname()[1])
+
+
+B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def b64(n: int) -> str:
+    out = ""
+    while True:
+        out = B64[n % 64] + out
+        n //= 64
+        if not n:
+            return out
+
+
+def write_dictd(root: Path, name: str, entries: dict[str, str]) -> None:
+    """A dictd dictionary as FreeDict's packages unpack it (00-database record first, as they have)."""
+    folder = root / "deb" / f"dict-freedict-{name}" / "usr" / "share" / "dictd"
+    folder.mkdir(parents=True)
+    body, index = b"", []
+    for head, text in {"00-database-info": "made for a test\n", **entries}.items():
+        data = text.encode("utf-8")
+        index.append(f"{head}\t{b64(len(body))}\t{b64(len(data))}")
+        body += data
+    (folder / f"freedict-{name}.index").write_text("\n".join(index) + "\n", encoding="utf-8")
+    (folder / f"freedict-{name}.dict.dz").write_bytes(gzip.compress(body))
+    (root / "debs").mkdir(exist_ok=True)
+    (root / "debs" / f"dict-freedict-{name}.deb").write_bytes(b"")  # cached: nothing is downloaded

@@ -39,11 +39,16 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("transfer", help="new embeddings for a target tokenizer (a transfer folder)")
     t.add_argument("--model", required=True, help="base model folder (or hub id)")
     t.add_argument("--tokenizer", required=True, help="target tokenizer folder")
-    t.add_argument("--method", required=True, help="fvt, focus, mean, random or hypernet")
+    t.add_argument("--method", required=True, help="fvt, focus, mean, random, hypernet or wechsel")
     t.add_argument("--hypernet", default=None, help="trained hypernetwork folder (method hypernet), "
                                                    "e.g. storage/hypernet")
     t.add_argument("--corpus", default=None, help="corpus Parquet file whose train split of the tokenizer's "
                                                  "languages trains FOCUS's fastText (method focus)")
+    t.add_argument("--word-vectors", default=None, help="aligned word vectors folder (method wechsel), e.g. "
+                                                       "storage/word_vectors from `dvc repro word_vectors`")
+    t.add_argument("--neighbours", type=int, default=10, help="source tokens mixed per target token (wechsel)")
+    t.add_argument("--temperature", type=float, default=0.1, help="softmax temperature over similarities (wechsel)")
+    t.add_argument("--source-lang", default="en", help="the base model's language in the word vectors (wechsel)")
     t.add_argument("--out", required=True, help="transfer folder to write (see --export)")
     t.add_argument("--export", default=None, help="also write a full model folder here")
     t.add_argument("--seed", type=int, default=0)
@@ -115,6 +120,7 @@ def run_preset(args: argparse.Namespace) -> int:
 
 
 def run_transfer(args: argparse.Namespace) -> None:
+    from tokshift.heuristics.spaces import WechselConfig
     from tokshift.transfers.export import export
     from tokshift.transfers.methods import focus_texts, transfer
 
@@ -124,7 +130,9 @@ def run_transfer(args: argparse.Namespace) -> None:
             raise InputError("method focus needs --corpus (its train split trains FOCUS's fastText model)")
         texts = focus_texts(args.corpus, args.tokenizer)
     print(json.dumps(transfer(args.model, args.tokenizer, args.method, args.out, seed=args.seed, train_texts=texts,
-                              hypernet_dir=args.hypernet, device=args.device)))
+                              hypernet_dir=args.hypernet, device=args.device, word_vectors=args.word_vectors,
+                              wechsel=WechselConfig(languages=[], source=args.source_lang, neighbours=args.neighbours,
+                                                    temperature=args.temperature))))
     if args.export:
         export(args.out, args.export)
 

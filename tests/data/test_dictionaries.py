@@ -1,38 +1,10 @@
 """FreeDict dictionaries in dictd format -> (English, other language) word pairs."""
 
-import gzip
-from pathlib import Path
-
 import pytest
 
+from tests.helpers import b64, write_dictd
 from tokshift.data import dictionaries
 from tokshift.data.dictionaries import MissingDictionaryError, b64_number, dictd_entries, translations, word_pairs
-
-B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-
-
-def b64(n: int) -> str:
-    out = ""
-    while True:
-        out = B64[n % 64] + out
-        n //= 64
-        if not n:
-            return out
-
-
-def write_dictd(root: Path, name: str, entries: dict[str, str]) -> None:
-    """A dictd dictionary as FreeDict's packages unpack it (00-database record first, as they have)."""
-    folder = root / "deb" / f"dict-freedict-{name}" / "usr" / "share" / "dictd"
-    folder.mkdir(parents=True)
-    body, index = b"", []
-    for head, text in {"00-database-info": "made for a test\n", **entries}.items():
-        data = text.encode("utf-8")
-        index.append(f"{head}\t{b64(len(body))}\t{b64(len(data))}")
-        body += data
-    (folder / f"freedict-{name}.index").write_text("\n".join(index) + "\n", encoding="utf-8")
-    (folder / f"freedict-{name}.dict.dz").write_bytes(gzip.compress(body))
-    (root / "debs").mkdir(exist_ok=True)
-    (root / "debs" / f"dict-freedict-{name}.deb").write_bytes(b"")  # cached: nothing is downloaded
 
 
 def test_dictd_numbers_are_base_64():
@@ -65,3 +37,11 @@ def test_a_language_without_a_dictionary_is_named(tmp_path, monkeypatch, lang):
     with pytest.raises(MissingDictionaryError, match=f"between English and {lang}") as err:
         word_pairs(lang, tmp_path)
     assert "\n" not in str(err.value)
+
+
+def test_a_downloaded_dictionary_needs_no_package_list(tmp_path, monkeypatch):
+    asked = []
+    monkeypatch.setattr(dictionaries, "package_exists", lambda package: asked.append(package) or False)
+    write_dictd(tmp_path, "eng-deu", {"dog": "dog /d/\nHund\n"})
+    assert word_pairs("de", tmp_path) == [("dog", "Hund")]
+    assert asked == ["dict-freedict-deu-eng"]  # only the one not downloaded

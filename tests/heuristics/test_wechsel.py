@@ -48,5 +48,7 @@ def test_bad_settings_are_refused(kwargs, message):
 
 def test_mismatched_spaces_are_refused():
     source, base = spaces()
-    with pytest.raises(InputError, match="must match"):
+    with pytest.raises(InputError, match="must live in one space"):
         wechsel_matrix(torch.randn(2, 5), source, base)
+    with pytest.raises(InputError, match="49 source vectors for 50 embedding rows"):
+        wechsel_matrix(torch.randn(2, 8), source[1:], base)

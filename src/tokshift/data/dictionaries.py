@@ -75,7 +75,8 @@ def word_pairs(lang: str, raw_dir: Path) -> list[tuple[str, str]]:
     code = CODES.get(lang)
     names = [f"eng-{code}", f"{code}-eng"] if code else []
     wanted = [name for name in names if name in SIMPLE_FORMAT]
-    found = [name for name in wanted if package_exists(f"dict-freedict-{name}")]
+    found = [name for name in wanted if (Path(raw_dir) / "debs" / f"dict-freedict-{name}.deb").exists()
+             or package_exists(f"dict-freedict-{name}")]  # a downloaded package needs no package list
     if not found:
         looked = ", ".join(f"dict-freedict-{n}" for n in names) or f"a FreeDict package (no ISO 639-3 code for {lang})"
         raise MissingDictionaryError(f"no bilingual dictionary between English and {lang}: Debian has none of "
