@@ -44,9 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                    "e.g. storage/hypernet")
     t.add_argument("--corpus", default=None, help="corpus Parquet file whose train split of the tokenizer's "
                                                  "languages trains FOCUS's fastText (method focus)")
-    t.add_argument("--word-vectors", default=None, help="aligned word vectors folder (method wechsel), e.g. "
-                                                       "storage/word_vectors from `dvc repro word_vectors`")
-    t.add_argument("--neighbours", type=int, default=10, help="source tokens mixed per target token (wechsel)")
+    t.add_argument("--word-vectors", default=None, help="aligned word vectors (wechsel): storage/word_vectors")
+    t.add_argument("--neighbours", type=int, default=3, help="source tokens mixed per target token (wechsel)")
     t.add_argument("--temperature", type=float, default=0.1, help="softmax temperature over similarities (wechsel)")
     t.add_argument("--source-lang", default="en", help="the base model's language in the word vectors (wechsel)")
     t.add_argument("--out", required=True, help="transfer folder to write (see --export)")

@@ -64,6 +64,7 @@ def section_configs() -> dict[str, type]:
     from tokshift.encoders.help_task import HelpTaskConfig
     from tokshift.evaluation.ensemble import EnsembleEvalConfig
     from tokshift.evaluation.evaluate import EvaluateConfig
+    from tokshift.heuristics.spaces import WechselConfig
     from tokshift.hypernet.config import EncoderHypernetConfig, TrainConfig
     from tokshift.large_vocab.folder import VocabIndexConfig
     from tokshift.mixture.infer import MixtureConfig
@@ -76,7 +77,7 @@ def section_configs() -> dict[str, type]:
             "vocab_index": VocabIndexConfig, "adapt": AdaptConfig, "encoder_model": EncoderModelConfig,
             "help_task": HelpTaskConfig, "encoder_transfer": EncoderTransferConfig, "encoder_eval": EncoderEvalConfig,
             "encoder_hypernet": EncoderHypernetConfig, "encoder_dynamic_eval": EncoderDynamicConfig,
-            "mixture": MixtureConfig, "ensemble_eval": EnsembleEvalConfig}
+            "mixture": MixtureConfig, "ensemble_eval": EnsembleEvalConfig, "wechsel": WechselConfig}
 
 
 def overrides(preset: str | Path, params: str | Path = "params.yaml") -> list[str]:

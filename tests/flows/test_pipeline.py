@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from tests.helpers import ROOT, SYLLABLES, make_text
+from tests.helpers import ROOT, SYLLABLES, make_text, write_dictd
 from tokshift.stats.sql import connect
 
 pytestmark = pytest.mark.slow
@@ -26,7 +26,8 @@ def tiny_params(base_model: Path, encoder: Path) -> dict:
     e5-like encoder and a help task from fake help pages."""
     return {
         "corpus": {"raw_dir": "storage/raw", "valid_fraction": 0.2, "test_fraction": 0.2, "min_doc_chars": 10,
-                   "sources": [{"kind": "files", "lang": lang, "path": f"data/{lang}/*.txt"} for lang in SYLLABLES]},
+                   "sources": [{"kind": "files", "lang": lang, "path": f"data/{lang}/*.txt"}
+                               for lang in [*SYLLABLES, "en"]]},
         "tokenizers": {"de-bpe-300": {"model": "bpe", "vocab_size": 300, "langs": ["de"]},
                        "ja-unigram-300": {"model": "unigram", "vocab_size": 300, "langs": ["ja"]},
                        "de-sp-150": {"model": "unigram", "vocab_size": 150, "langs": ["de"], "convention": "xlm-r"}},
@@ -36,6 +37,9 @@ def tiny_params(base_model: Path, encoder: Path) -> dict:
         "base_model": {"name_or_path": str(base_model), "check_prompt": ""},
         "transfer": {"tokenizers": ["de-bpe-300"], "methods": ["fvt", "mean"], "seed": 0,
                      "focus_max_bytes": 100000},
+        "wechsel": {"tokenizers": ["de-bpe-300"], "languages": ["de"], "source": "en", "heldout": 0.2, "seed": 0,
+                    "neighbours": 3, "temperature": 0.1, "cluster": "none",
+                    "vectors": {"dim": 8, "epochs": 3, "min_count": 1, "buckets": 20000}},
         "hypernet": {"steps": 4, "batch_size": 2, "seq_len": 16, "langs": ["de", "ja"], "warmup_steps": 1,
                      "checkpoint_every": 2, "eval_every": 2, "eval_max_bytes": 300,
                      "eval_tokenizers": ["storage/tokenizers/de-bpe-300"],
@@ -77,10 +81,16 @@ def make_project(root: Path, base_model: Path, encoder: Path) -> Path:
     (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(base_model, encoder)), encoding="utf-8")
     help_tree(root / "storage" / "raw", "en", "en-US", english)  # unpacked already: nothing is downloaded
     help_tree(root / "storage" / "raw", "de", "de", lambda m, p, q: translated("de", m, p, q))
-    for lang in SYLLABLES:
+    for lang in [*SYLLABLES, "en"]:  # English and German long enough for word vectors (5,000 words)
         (root / "data" / lang).mkdir(parents=True)
         for i in range(20):
-            (root / "data" / lang / f"{i}.txt").write_text(make_text(lang, 8, i), encoding="utf-8")
+            text = make_text(lang, 80 if lang in ("de", "en") else 8, i)
+            (root / "data" / lang / f"{i}.txt").write_text(text, encoding="utf-8")
+    words = {lang: sorted(set(make_text(lang, 80, 0).replace(".", "").split())) for lang in ("en", "de")}
+    n = min(100, len(words["en"]), len(words["de"]))
+    pairs = zip(words["en"][:n], words["de"][:n], strict=True)  # a made-up dictionary: alignment runs, nothing more
+    write_dictd(root / "storage" / "raw", "eng-deu", {en: f"{en} /x/\n{de}\n" for en, de in pairs})
+    write_dictd(root / "storage" / "raw", "deu-eng", {})
     env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@t"}
 
@@ -151,7 +161,9 @@ def test_flow_runs_pipeline_and_publishes(project):
 
     evaluated = json.loads((project / "metrics" / "evaluate.json").read_text())
     assert set(evaluated) == {"original/original", "de-bpe-300/fvt", "de-bpe-300/mean", "de-bpe-300/hypernet",
-                              "de-bpe-300/fvt+adapt", "de-bpe-300/hypernet+adapt"}
+                              "de-bpe-300/fvt+adapt", "de-bpe-300/hypernet+adapt", "de-bpe-300/wechsel"}
+    aligned = json.loads((project / "metrics" / "word_vectors.json").read_text())
+    assert aligned["de"]["known_pairs"] >= 20 and "Running stage 'transfer_wechsel@de-bpe-300'" in log
     assert "Running stage 'adapt@de-bpe-300-fvt'" in log and "Running stage 'adapt@de-bpe-300-hypernet'" in log
     adapted = json.loads((project / "metrics" / "adapt" / "de-bpe-300-fvt.json").read_text())
     assert adapted["steps"] == 4 and adapted["valid_bpb"] < adapted["valid_bpb_start"]

@@ -28,10 +28,13 @@ def token_texts(tokenizer: PreTrainedTokenizerBase) -> list[str | None]:
 
 
 def token_vectors(tokenizer: PreTrainedTokenizerBase, model) -> tuple[np.ndarray, list[int]]:
-    """fastText vectors [n, d] of the tokens that have a string, and their ids."""
+    """fastText vectors [n, d] of the tokens that have one, and their ids (fastText gives zeros for a string
+    with no known word or n-gram: such a token has no vector)."""
     texts = token_texts(tokenizer)
     ids = [tid for tid, text in enumerate(texts) if text is not None]
-    return np.stack([model.get_word_vector(texts[tid]) for tid in ids]), ids
+    vecs = np.stack([model.get_word_vector(texts[tid]) for tid in ids])
+    keep = np.flatnonzero(np.abs(vecs).sum(axis=1) > 0)
+    return vecs[keep], [ids[i] for i in keep]
 
 
 def neighbours(target_vecs: torch.Tensor, source_vecs: torch.Tensor, k: int = 10, temperature: float = 0.1,

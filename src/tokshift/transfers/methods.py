@@ -136,7 +136,10 @@ def wechsel_rows(folder: str | Path | None, cfg: WechselConfig, target_hf: PreTr
     """(target ids, their k source ids, weights) for every token not in `keep` that has a word vector."""
     if folder is None:
         raise InputError("method 'wechsel' needs the aligned word vectors (--word-vectors, e.g. storage/word_vectors)")
-    if len(langs) != 1:
+    if not langs:
+        raise InputError(f"{name}: wechsel needs the target tokenizer's language, and this folder records none "
+                         f"(tokshift records it when it trains a tokenizer)")
+    if len(langs) > 1:
         raise InputError(f"{name}: wechsel maps one target language onto '{cfg.source}', this tokenizer covers "
                          f"{langs}; use fvt, focus or hypernet for a multilingual target")
     source_model, target_model, alignment = load_space(folder, cfg.source, langs[0])
