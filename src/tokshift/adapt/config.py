@@ -17,7 +17,7 @@ class AdaptConfig:
     """Target tokenizers (names under storage/tokenizers) whose transfers are adapted: adapt@<tokenizer>-<init>."""
     inits: list[str] = field(default_factory=lambda: ["fvt", "hypernet"])
     """Transfer methods adapted from (storage/transfer/<tokenizer>/<init>), each for the same steps."""
-    steps: int = 30
+    steps: int = 25
     """Optimizer steps of continued training."""
     batch_size: int = 8
     """Sequences per step."""

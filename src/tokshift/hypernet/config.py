@@ -74,7 +74,7 @@ class TrainConfig:
     """Steps between checkpoints."""
     keep_checkpoints: int = 2
     """Most recent checkpoints kept."""
-    eval_every: int = 60
+    eval_every: int = 100
     """Steps between bits-per-byte evaluations on eval_tokenizers (0 = only at the start and the end)."""
     eval_tokenizers: list[str] = field(default_factory=lambda: [
         "storage/tokenizers/de-bpe-16k", "storage/tokenizers/ja-unigram-16k", "storage/tokenizers/code-bpe-16k"])

@@ -47,7 +47,7 @@ class TransferConfig:
     """Heuristic methods; each (tokenizer, method) is one DVC stage (hypernet and wechsel have their own)."""
     seed: int = 0
     """Seed of the random parts (mean, random, FOCUS's fastText)."""
-    focus_max_bytes: int = 3_000_000
+    focus_max_bytes: int = 1_500_000
     """Train text (UTF-8 bytes, all of the tokenizer's languages) for FOCUS's fastText model."""
     device: str = "auto"
     """Where the hypernetwork predicts (method hypernet): auto (CUDA when torch sees a GPU, else CPU), cpu, cuda or
