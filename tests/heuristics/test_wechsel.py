@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from tokshift.core.errors import InputError
-from tokshift.heuristics.wechsel import wechsel_matrix
+from tokshift.heuristics.wechsel import mix, neighbours, wechsel_matrix
 
 
 def spaces(seed: int = 0):
@@ -52,3 +52,9 @@ def test_mismatched_spaces_are_refused():
         wechsel_matrix(torch.randn(2, 5), source, base)
     with pytest.raises(InputError, match="49 source vectors for 50 embedding rows"):
         wechsel_matrix(torch.randn(2, 8), source[1:], base)
+
+
+def test_no_tokens_to_mix_gives_an_empty_mix():
+    source, base = spaces()
+    nearest, weights = neighbours(torch.empty(0, 8), source, k=3)
+    assert nearest.shape == weights.shape == (0, 3) and mix(nearest, weights, base).shape == (0, 4)

@@ -46,7 +46,7 @@ def neighbours(target_vecs: torch.Tensor, source_vecs: torch.Tensor, k: int = 10
     if not 1 <= k <= len(source_vecs) or temperature <= 0:
         raise InputError(f"wechsel: k must be in [1, {len(source_vecs)}] and temperature > 0, got {k}, {temperature}")
     unit = torch.nn.functional.normalize(source_vecs.float(), dim=1)
-    nearest, weights = [], []
+    nearest, weights = [torch.empty(0, k, dtype=torch.long)], [torch.empty(0, k)]  # no queries: nothing to mix
     for start in range(0, len(target_vecs), batch):
         queries = torch.nn.functional.normalize(target_vecs[start:start + batch].float(), dim=1)
         sims, idx = (queries @ unit.T).topk(k, dim=1)
