@@ -24,7 +24,7 @@ CODES = {"de": "deu", "ru": "rus", "ja": "jpn", "fr": "fra", "es": "spa", "el": 
 SIMPLE_FORMAT = {"eng-deu", "deu-eng", "eng-rus", "eng-jpn", "eng-fra", "fra-eng", "eng-spa", "spa-eng", "eng-ell"}
 B64 = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
 MARKUP = re.compile(r"<[^>]*>|\{[^}]*\}|\[[^\]]*\]|\([^)]*\)|^\d+\.\s*")
-WORD = re.compile(r"^[^\W\d_][\w'-]*$")  # starts with a letter; letters, digits, hyphens, apostrophes
+WORD = re.compile(r"[^\W\d_][\w'-]*")  # starts with a letter; letters, digits, hyphens, apostrophes
 
 
 class MissingDictionaryError(InputError):
@@ -58,7 +58,7 @@ def translations(entry: str) -> list[str]:
     out = []
     for item in re.split(r"[,;]", lines[1]):
         word = MARKUP.sub("", item).strip()
-        if WORD.match(word):
+        if WORD.fullmatch(word):
             out.append(word)
     return out
 
@@ -86,7 +86,7 @@ def word_pairs(lang: str, raw_dir: Path) -> list[tuple[str, str]]:
         root = fetch_package(f"dict-freedict-{name}", raw_dir) / "usr" / "share" / "dictd"
         english_first = name.startswith("eng-")
         for head, entry in dictd_entries(root / f"freedict-{name}.index", root / f"freedict-{name}.dict.dz"):
-            if not WORD.match(head):
+            if not WORD.fullmatch(head):
                 continue
             for word in translations(entry):
                 pairs.add((head.lower(), word) if english_first else (word.lower(), head))

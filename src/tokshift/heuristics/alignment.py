@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tokshift.core.errors import InputError
-from tokshift.heuristics.procrustes import precision_at_1, procrustes
+from tokshift.heuristics.procrustes import precision_at_1, procrustes, unit
 
 MIN_PAIRS = 20  # below this the map is underdetermined noise, whatever the vectors' size
 
@@ -36,10 +36,6 @@ class Alignment:
     def target(self, vectors: np.ndarray) -> np.ndarray:
         """Target vectors [n, d] in the shared space."""
         return space(vectors, self.target_mean)
-
-
-def unit(vectors: np.ndarray) -> np.ndarray:
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
 def space(vectors: np.ndarray, mean: np.ndarray) -> np.ndarray:

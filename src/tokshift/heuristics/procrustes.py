@@ -2,8 +2,9 @@
 
 Given vectors of dictionary pairs (source word i translates to target word i), the orthogonal W minimising
 ||source @ W - target|| is U @ V^T from the SVD of source^T @ target (orthogonal Procrustes). Vectors are
-centred and length-normalised first, as WECHSEL does. Precision@1 on held-out pairs: the share of held-out
-source words whose nearest target word (cosine, among all target words given) is a listed translation.
+centred and length-normalised first (alignment.py, as WECHSEL does). Precision@1 on held-out pairs: the
+share of held-out source words whose nearest target word (cosine, among all target words given) is a listed
+translation.
 Leaves out: training the word vectors themselves (fastText) and the token embeddings built on the map.
 """
 
@@ -14,10 +15,14 @@ import numpy as np
 from tokshift.core.errors import InputError
 
 
+def unit(vectors: np.ndarray) -> np.ndarray:
+    """Each row at unit length (zero rows stay zero)."""
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
 def normalise(vectors: np.ndarray) -> np.ndarray:
     """Centred, then unit length per row."""
-    centred = vectors - vectors.mean(axis=0, keepdims=True)
-    return centred / np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-12)
+    return unit(vectors - vectors.mean(axis=0, keepdims=True))
 
 
 def procrustes(source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -33,7 +38,5 @@ def precision_at_1(mapped: np.ndarray, targets: np.ndarray, gold: list[set[int]]
     """Share of rows of `mapped` whose nearest row of `targets` (cosine) is in the row's `gold` set."""
     if len(mapped) != len(gold) or not len(mapped):
         raise InputError(f"precision@1 needs one gold set per query, got {len(mapped)} queries, {len(gold)} sets")
-    unit = targets / np.maximum(np.linalg.norm(targets, axis=1, keepdims=True), 1e-12)
-    queries = mapped / np.maximum(np.linalg.norm(mapped, axis=1, keepdims=True), 1e-12)
-    nearest = np.argmax(queries @ unit.T, axis=1)
+    nearest = np.argmax(unit(mapped) @ unit(targets).T, axis=1)
     return float(np.mean([int(n) in g for n, g in zip(nearest, gold, strict=True)]))

@@ -11,7 +11,6 @@ Leaves out: pretrained vectors (no hub here).
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import tempfile
@@ -22,8 +21,8 @@ from pathlib import Path
 from tokshift.core.atomic import atomic_file
 from tokshift.core.errors import InputError
 from tokshift.core.params import check
+from tokshift.data.dictionaries import WORD  # the dictionaries' words are the vectors' words
 
-WORD = re.compile(r"[^\W\d_][\w'-]*")
 MIN_WORDS = 5_000  # fastText diverges or varies from run to run on smaller texts
 UNSEGMENTED = {"ja"}  # languages written without spaces between words, segmented by a morphological analyser
 
@@ -94,7 +93,6 @@ def train_vectors(texts: list[str], lang: str, out: str | Path, cfg: WordVectorC
                              f"{MIN_WORDS}; add {lang} documents to the corpus")
         args = {"model": "skipgram", "dim": cfg.dim, "epoch": cfg.epochs, "lr": cfg.lr, "minCount": cfg.min_count,
                 "minn": cfg.minn, "maxn": cfg.maxn, "bucket": cfg.buckets, "thread": 1, "verbose": 0}
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
         with atomic_file(out) as part:
             proc = subprocess.run([sys.executable, "-c", TRAIN, str(path), str(part), json.dumps(args)],
                                   capture_output=True, text=True)
