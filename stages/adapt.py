@@ -11,7 +11,7 @@ from tokshift.stage import run_stage, stage_parser
 
 def main(args) -> None:
     cfg = load_section(args.params, "adapt", AdaptConfig)
-    run = adapt_transfer(args.transfer, args.corpus, args.out, args.checkpoints, cfg)
+    run = adapt_transfer(args.transfer, args.corpus, args.out, args.checkpoints, cfg, samples=args.samples)
     if not run.is_main:  # under torchrun the main process writes
         return
     write_csv(args.curve, [{**row, "original": run.original_bpb} for row in run.curve])
@@ -29,6 +29,8 @@ if __name__ == "__main__":
     parser = stage_parser(__doc__)
     parser.add_argument("--transfer", required=True, help="transfer folder to start from")
     parser.add_argument("--corpus", required=True, help="corpus Parquet file (train and valid splits)")
+    parser.add_argument("--samples", help="evaluation sample Parquet whose valid chunks the curve reads "
+                        "(default: the corpus's first valid documents)")
     parser.add_argument("--out", required=True, help="adapted transfer folder to write")
     parser.add_argument("--checkpoints", required=True, help="folder for resumable checkpoints (kept between runs)")
     parser.add_argument("--metrics", required=True, help="metrics JSON to write")

@@ -8,7 +8,8 @@ from tokshift.core.params import load_section
 from tokshift.encoders.dynamic import EncoderDynamicConfig, evaluate_encoder_dynamic
 from tokshift.stage import run_stage, stage_parser
 
-COLUMNS = ("reduction", "tokens", "p_at_1", "mrr", "accuracy", "p_at_1_change", "accuracy_change")
+COLUMNS = ("reduction", "tokens", "p_at_1", "mrr", "accuracy", "p_at_1_change", "p_at_1_change_lo", "p_at_1_change_hi",
+           "p_at_1_verdict", "accuracy_change", "accuracy_change_lo", "accuracy_change_hi", "accuracy_verdict")
 
 
 def main(args) -> None:
@@ -17,10 +18,6 @@ def main(args) -> None:
     metrics: dict = {}
     for row in rows:
         metrics.setdefault(f"target_{row['target']}", {})[row["lang"]] = {k: row[k] for k in COLUMNS if k in row}
-    for by_lang in metrics.values():  # the paper's summary: mean over languages
-        for key in ("reduction", "p_at_1_change", "accuracy_change"):
-            values = [v[key] for v in by_lang.values() if key in v]
-            by_lang.setdefault("mean", {})[key] = round(sum(values) / len(values), 4)
     write_json(args.metrics, metrics)
     write_csv(args.table, rows)
 

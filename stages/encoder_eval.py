@@ -1,5 +1,5 @@
 """Stage `encoder_eval`: retrieval P@1 / MRR, topic accuracy and tokens of the encoder and every transfer of it,
-per language (params.yaml: encoder_eval)."""
+per language, with 95% intervals and paired differences to the original and FVT (params.yaml: encoder_eval)."""
 
 from pathlib import Path
 
@@ -8,7 +8,19 @@ from tokshift.core.params import load_section
 from tokshift.encoders.evaluate import EncoderEvalConfig, evaluate_encoder
 from tokshift.stage import run_stage, stage_parser
 
-COLUMNS = ("tokens", "token_ratio", "p_at_1", "mrr", "accuracy")
+IDENTITY = ("model", "tokenizer", "method", "lang")
+
+
+def flat(row: dict) -> dict:
+    """Comparisons ({value, lo, hi, verdict}) spread into columns, for the CSV."""
+    out = {}
+    for key, value in row.items():
+        if isinstance(value, dict):
+            out.update({key: value["value"], f"{key}_lo": value["lo"], f"{key}_hi": value["hi"],
+                        f"{key}_verdict": value["verdict"]})
+        else:
+            out[key] = value
+    return out
 
 
 def main(args) -> None:
@@ -17,9 +29,9 @@ def main(args) -> None:
     rows = evaluate_encoder(Path(args.model), transfers, Path(args.task), cfg, reference=args.reference)
     metrics: dict = {}
     for row in rows:
-        metrics.setdefault(row["model"], {})[row["lang"]] = {k: row[k] for k in COLUMNS if k in row}
+        metrics.setdefault(row["model"], {})[row["lang"]] = {k: v for k, v in row.items() if k not in IDENTITY}
     write_json(args.metrics, metrics)
-    write_csv(args.table, rows)
+    write_csv(args.table, [flat(row) for row in rows])
 
 
 if __name__ == "__main__":

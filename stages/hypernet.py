@@ -21,7 +21,7 @@ YLABELS = {"bpb": "valid bits per byte (lower is better)",
 
 def main(args) -> None:
     cfg = load_section(args.params, args.section, CONFIGS[args.section])
-    trainer, metrics = train_hypernet(args.model, args.corpus, args.out, args.checkpoints, cfg)
+    trainer, metrics = train_hypernet(args.model, args.corpus, args.out, args.checkpoints, cfg, args.samples)
     if not trainer.acc.is_main_process:
         return
     write_csv(args.curve, trainer.rows)
@@ -35,6 +35,8 @@ if __name__ == "__main__":
     parser = stage_parser(__doc__)
     parser.add_argument("--model", required=True, help="base model folder")
     parser.add_argument("--corpus", required=True, help="corpus Parquet file")
+    parser.add_argument("--samples", help="evaluation sample Parquet whose valid chunks the curve reads "
+                        "(default: the corpus's first valid documents)")
     parser.add_argument("--out", required=True, help="hypernetwork folder to write")
     parser.add_argument("--checkpoints", required=True, help="checkpoint folder (kept between runs)")
     parser.add_argument("--metrics", required=True, help="metrics JSON to write")

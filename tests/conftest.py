@@ -38,6 +38,17 @@ def corpus_file(text_dir, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def samples_file(corpus_file, tmp_path_factory) -> Path:
+    """The evaluation sample of the test corpus: chunks of 60 to 300 bytes, 2,000 valid and 3,000 test bytes each."""
+    from tokshift.data.samples import SampleConfig, build_samples
+
+    out = tmp_path_factory.mktemp("samples") / "samples.parquet"
+    build_samples(corpus_file, out, SampleConfig(langs=["de", "ru", "ja"], valid_bytes=2000, test_bytes=3000,
+                                                 chunk_bytes=300, min_chunk_bytes=60))
+    return out
+
+
+@pytest.fixture(scope="session")
 def tokenizers_dir(corpus_file, tmp_path_factory) -> Path:
     """Two trained tokenizers: de-bpe-400 and ja-unigram-400 (byte-level)."""
     from tokshift.tokenization.training import TokenizerConfig, train_tokenizer

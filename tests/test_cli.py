@@ -43,9 +43,15 @@ def test_cli_evaluate_table_and_json(tiny_models, tmp_path, capsys):
             "--text", str(tmp_path / "de.txt"), "--text", str(tmp_path / "ja.txt"), "--json", str(tmp_path / "r.json")]
     assert cli_main(args) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split() == ["model", "text", "bpb", "tokens", "bytes"] and len(table) == 5
+    assert table[0].split() == ["model", "text", "bpb", "95%", "interval", "tokens", "bytes", "chunks", "vs", "first",
+                                "model"] and len(table) == 5
     rows = json.loads((tmp_path / "r.json").read_text())
-    assert len(rows) == 4 and all(r["bpb"] > 0 for r in rows)
+    assert len(rows) == 4 and all(r["bpb_lo"] <= r["bpb"] <= r["bpb_hi"] for r in rows)
+    # the second model is compared with the first on the same chunks, in the table and in the JSON
+    later = [r for r in rows if r["model"] == str(tiny_models["neox-untied"])]
+    assert all(r["vs_first"]["verdict"] in ("tie", "lower", "higher") for r in later)
+    assert all("vs_first" not in r for r in rows if r not in later)
+    assert later[0]["vs_first"]["verdict"] in table[3]
 
 
 @pytest.mark.parametrize("content, message", [(b"", "the file is empty"),
@@ -190,7 +196,8 @@ def test_cli_evaluate_byte_level_is_at_or_below_token_level(tiny_models, tmp_pat
     args = ["evaluate", "--byte-level", "--model", str(tiny_models["llama-tied"]), "--model",
             str(tiny_models["neox-untied"]), "--text", str(tmp_path / "de.txt"), "--json", str(tmp_path / "r.json")]
     assert cli_main(args) == 0
-    assert capsys.readouterr().out.splitlines()[0].split() == ["model", "text", "bpb", "token_bpb", "bytes"]
+    assert capsys.readouterr().out.splitlines()[0].split()[:6] == ["model", "text", "bpb", "95%", "interval",
+                                                                   "token_bpb"]
     rows = json.loads((tmp_path / "r.json").read_text())
     assert len(rows) == 2 and all(0 < r["bpb"] <= r["token_bpb"] + 1e-6 for r in rows)
     plain = cli_main(["evaluate", "--model", str(tiny_models["llama-tied"]), "--text", str(tmp_path / "de.txt")])

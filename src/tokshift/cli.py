@@ -25,11 +25,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tokshift", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     q = sub.add_parser("sql", help="query token statistics with DuckDB (views: " + ", ".join(
-        ["doc_stats", "token_freq", *sql.DERIVED_VIEWS, "runs (with --warehouse)", *sql.MIXTURE_VIEWS]) + ")")
+        ["doc_stats", "token_freq", *sql.DERIVED_VIEWS, "runs (with --warehouse)", *sql.MIXTURE_VIEWS, "samples",
+         "chunk_scores"]) + ")")
     q.add_argument("query", help='SQL, e.g. "SELECT * FROM fertility ORDER BY lang"')
     q.add_argument("--stats", default=None, help="statistics folder (default storage/stats, or "
                                                  "storage/warehouse with --warehouse)")
     q.add_argument("--warehouse", action="store_true", help="query every published run (adds run_id, runs)")
+    q.add_argument("--samples", default="storage/samples/samples.parquet", help="evaluation sample (view samples)")
+    q.add_argument("--scores", default="storage/evaluate/chunks.parquet", help="evaluate's per-chunk scores "
+                                                                               "(view chunk_scores)")
     q.add_argument("--mixture", default="storage/mixture", help="folder of the mixture stages' Parquet files "
                                                                 "(views mixture, mixture_validation)")
     q.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format")
@@ -78,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--json", default=None, help="also write the rows as JSON here")
     v.add_argument("--byte-level", action="store_true", help="exact byte-level bpb (covers of the text's last "
                                                              "pretoken summed); token-level bpb of the same run too")
+    v.add_argument("--chunk-bytes", type=int, default=1000,
+                   help="texts are scored in paragraph-aligned chunks of about this size (the 95%% intervals)")
     v.add_argument("--window", type=int, default=512)
     v.add_argument("--stride", type=int, default=384)
     v.add_argument("--device", default="auto", help="where the model runs: " + DEVICE_HELP + "; bf16 autocast on CUDA")
@@ -96,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--corpus", default="storage/corpus/corpus.parquet", help="corpus whose train split of the "
                                                                            "tokenizer's languages is trained on")
     a.add_argument("--train", default="embeddings", help="embeddings, lora or all")
+    a.add_argument("--samples", default=None, help="evaluation sample Parquet (storage/samples/samples.parquet) whose "
+                   "valid chunks the curve reads; default: the corpus's first valid documents")
     a.add_argument("--checkpoints", default="storage/checkpoints/adapt", help="resumable checkpoints")
     a.add_argument("--params", default=None, help="params file whose adapt section sets the rest (default: defaults)")
     a.add_argument("--device", default="auto", help="where training runs: " + DEVICE_HELP)
@@ -148,7 +156,7 @@ def run_adapt(args: argparse.Namespace) -> None:
                                       "device": args.device}, "adapt")
     except ParamsError as err:  # the flags' names, not the params keys
         raise ParamsError(str(err).replace("adapt.", "--", 1)) from None
-    run = adapt_transfer(args.transfer, args.corpus, args.out, args.checkpoints, cfg)
+    run = adapt_transfer(args.transfer, args.corpus, args.out, args.checkpoints, cfg, samples=args.samples)
     print(json.dumps({"steps": run.step, "valid_bpb_start": run.curve[0]["bpb"], "valid_bpb": run.curve[-1]["bpb"],
                       "original_valid_bpb": run.original_bpb, "out": args.out}))
     if args.export:
@@ -169,12 +177,8 @@ def run_export(args: argparse.Namespace) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> None:
-    from tokshift.bytelevel.bpe import ByteBPE
-    from tokshift.bytelevel.score import ByteScoreConfig, score_bytes
-    from tokshift.core.device import autocast, resolve_device
     from tokshift.data.sources import decode_utf8
-    from tokshift.model.base import load_model
-    from tokshift.model.score import ScoreConfig, bos_id, score_texts
+    from tokshift.evaluation.files import score_files, table
 
     texts = {}
     for path in args.text:
@@ -184,30 +188,10 @@ def run_evaluate(args: argparse.Namespace) -> None:
         if not text.strip():
             raise InputError(f"{path}: the file is empty; give a text file with content to score")
         texts[path] = text
-    device, rows = resolve_device(args.device, "--device"), []
-    for model_dir in args.model:
-        model, tokenizer = load_model(model_dir, device=device)
-        bpe = ByteBPE(tokenizer.backend_tokenizer, model_dir) if args.byte_level else None
-        for path, text in texts.items():
-            with autocast(device):
-                if bpe is not None:
-                    score = score_bytes(model, bpe, bos_id(tokenizer), [text],
-                                        ByteScoreConfig(window=args.window, stride=args.stride))
-                    row = {"bpb": round(score.bpb, 5), "token_bpb": round(score.token_bpb, 5), "bytes": score.n_bytes,
-                           "forwards": score.forwards, "positions": score.positions}
-                else:
-                    row = score_texts(model, tokenizer, [text], ScoreConfig(window=args.window,
-                                                                             stride=args.stride)).as_dict()
-            rows.append({"model": model_dir, "text": path, **row})
-        del model
-    width = max(len(r["model"]) for r in rows)
-    second = "token_bpb" if args.byte_level else "tokens"
-    print(f"{'model':<{width}}  {'text':<30} {'bpb':>8} {second:>9} {'bytes':>8}")
-    for r in rows:
-        value = f"{r[second]:>9.4f}" if args.byte_level else f"{r[second]:>9}"
-        print(f"{r['model']:<{width}}  {r['text'][-30:]:<30} {r['bpb']:>8.4f} {value} {r['bytes']:>8}")
+    rows = score_files(args.model, texts, args.chunk_bytes, args.byte_level, args.window, args.stride, args.device)
+    print(table(rows, args.byte_level))
     if args.json:
-        write_json(args.json, rows)
+        write_json(args.json, [{k: v for k, v in r.items() if k != "chunk_bits"} for r in rows])
 
 
 def run_generate(args: argparse.Namespace) -> None:
@@ -266,7 +250,8 @@ def run_sql(args: argparse.Namespace) -> None:
     import duckdb
 
     root = args.stats or ("storage/warehouse" if args.warehouse else "storage/stats")
-    con = sql.connect(root, warehouse=args.warehouse, unrestricted=args.unrestricted, mixture=args.mixture)
+    con = sql.connect(root, warehouse=args.warehouse, unrestricted=args.unrestricted, mixture=args.mixture,
+                      samples=args.samples, scores=args.scores)
     rel = sql.query(con, args.query, unrestricted=args.unrestricted)
     if rel is None:
         return

@@ -59,7 +59,8 @@ def save_png(fig, out: Path) -> Path:
 
 
 def evaluation_png(rows_csv: Path, out: Path) -> Path:
-    """Grouped bars of bits per byte per language and model (original and each tokenizer x method)."""
+    """Grouped bars of bits per byte per language and model (original and each tokenizer x method), with their 95%
+    intervals as error bars where the CSV has bpb_lo and bpb_hi."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -77,7 +78,10 @@ def evaluation_png(rows_csv: Path, out: Path) -> Path:
         width = len(methods) + 1  # one gap between tokenizer groups
         for r in sel:
             m_i, t_i = methods.index(r["method"]), toks.index(r["tokenizer"])
-            ax.bar(t_i * width + m_i, float(r["bpb"]), color=f"C{m_i}", label=r["method"])
+            bpb = float(r["bpb"])
+            # the 95% interval where the rows carry one (documents resampled)
+            err = [[bpb - float(r["bpb_lo"])], [float(r["bpb_hi"]) - bpb]] if r.get("bpb_lo") else None
+            ax.bar(t_i * width + m_i, bpb, yerr=err, capsize=2, color=f"C{m_i}", label=r["method"])
         ax.set_title(lang)
         ax.set_xticks([t_i * width + (len(methods) - 1) / 2 for t_i in range(len(toks))], toks, rotation=30,
                       ha="right", fontsize=8)

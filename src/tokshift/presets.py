@@ -58,6 +58,7 @@ def section_configs() -> dict[str, type]:
     """params.yaml section -> the dataclass its stage reads (`tokenizers` maps names to TokenizerConfig)."""
     from tokshift.adapt.config import AdaptConfig
     from tokshift.data.corpus import CorpusConfig
+    from tokshift.data.samples import SampleConfig
     from tokshift.dynamic.evaluate import DynamicEvalConfig
     from tokshift.encoders.dynamic import EncoderDynamicConfig
     from tokshift.encoders.evaluate import EncoderEvalConfig
@@ -77,7 +78,8 @@ def section_configs() -> dict[str, type]:
             "vocab_index": VocabIndexConfig, "adapt": AdaptConfig, "encoder_model": EncoderModelConfig,
             "help_task": HelpTaskConfig, "encoder_transfer": EncoderTransferConfig, "encoder_eval": EncoderEvalConfig,
             "encoder_hypernet": EncoderHypernetConfig, "encoder_dynamic_eval": EncoderDynamicConfig,
-            "mixture": MixtureConfig, "ensemble_eval": EnsembleEvalConfig, "wechsel": WechselConfig}
+            "mixture": MixtureConfig, "ensemble_eval": EnsembleEvalConfig, "wechsel": WechselConfig,
+            "samples": SampleConfig}
 
 
 def overrides(preset: str | Path, params: str | Path = "params.yaml") -> list[str]:

@@ -57,12 +57,28 @@ def test_exact_duplicates_are_removed(tmp_path):
 
 
 def test_byte_cap_per_language(text_dir, tmp_path):
-    cfg = config(files_sources(text_dir), max_bytes_per_lang=10_000, max_bytes={"ja": 20_000})
+    cfg = config(files_sources(text_dir), max_bytes_per_lang=10_000, max_bytes={"ja": 20_000}, min_heldout_docs=0)
     metrics = build_corpus(cfg, tmp_path / "c.parquet")
     for lang, cap in (("de", 10_000), ("ru", 10_000), ("ja", 20_000)):
         rows = read_corpus(tmp_path / "c.parquet", lang=lang).column("text").to_pylist()
         assert sum(len(t.encode()) for t in rows) <= cap
         assert sum(m["docs"] for m in metrics[lang].values()) == len(rows)
+
+
+def test_short_heldout_splits_are_topped_up_from_beyond_the_cap(text_dir, tmp_path):
+    capped = config(files_sources(text_dir), max_bytes_per_lang=10_000, min_heldout_docs=0)
+    topped = config(files_sources(text_dir), max_bytes_per_lang=10_000, min_heldout_docs=6)
+    build_corpus(capped, tmp_path / "a.parquet")
+    metrics = build_corpus(topped, tmp_path / "b.parquet")
+    for lang in ("de", "ru", "ja"):
+        before = read_corpus(tmp_path / "a.parquet", lang=lang).to_pylist()
+        after = read_corpus(tmp_path / "b.parquet", lang=lang).to_pylist()
+        # train is untouched; every added document is held out and was not in the capped corpus at all
+        assert [r for r in after if r["split"] == "train"] == [r for r in before if r["split"] == "train"]
+        added = [r for r in after if r not in before]
+        assert added and {r["split"] for r in added} <= {"valid", "test"}
+        assert {r["doc_id"] for r in added}.isdisjoint({r["doc_id"] for r in before})
+        assert metrics[lang]["valid"]["docs"] >= 6 and metrics[lang]["test"]["docs"] >= 6
 
 
 def test_jsonl_and_parquet_sources(tmp_path):

@@ -61,6 +61,9 @@ def test_a_transfer_to_the_base_tokenizer_scores_as_the_original(tiny_e5, task_f
     for key in ("tokens", "p_at_1", "mrr", "accuracy"):
         assert moved[key] == original[key], key
     assert moved["token_ratio"] == 1.0 and original["items"] == 16
+    # the same scores item by item: a paired difference of exactly zero, a tie
+    assert moved["p_at_1_vs_original"] == {"value": 0.0, "lo": 0.0, "hi": 0.0, "verdict": "tie"}
+    assert original["p_at_1_lo"] <= original["p_at_1"] <= original["p_at_1_hi"] and "p_at_1_vs_original" not in original
     assert {r["lang"] for r in rows if r["model"] == "original"} == {"de"}
 
 
@@ -70,6 +73,8 @@ def test_a_real_transfer_changes_tokens_and_scores(tiny_e5, task_file, tmp_path)
                             EncoderEvalConfig())
     moved = next(r for r in rows if r["method"] == "random")
     assert moved["token_ratio"] != 1.0 and 0 <= moved["p_at_1"] <= 1 and 0 <= moved["accuracy"] <= 1
+    diff = moved["accuracy_vs_original"]
+    assert diff["lo"] <= diff["value"] <= diff["hi"] and "accuracy_vs_fvt" not in moved  # no FVT transfer here
 
 
 def test_a_transfer_for_a_language_without_test_items_is_named(tiny_e5, task_file, tmp_path):
@@ -100,12 +105,16 @@ def test_dynamic_reduction_zero_is_the_original_and_targets_shorten(tiny_e5, e5_
     cfg = EncoderDynamicConfig(reductions=[0.0, 0.2], batch_size=8, eval=EncoderEvalConfig(batch_size=5))
     rows = evaluate_encoder_dynamic(tiny_e5["folder"], e5_hypernet, task_file, cfg)
     original = evaluate_encoder(tiny_e5["folder"], [], task_file, EncoderEvalConfig())[0]
-    zero, shorter = rows
+    zero, shorter, *pooled = rows
     assert (zero["target"], zero["reduction"], zero["tokens"]) == (0.0, 0.0, original["tokens"])
+    # one language: the all-languages rows are that language's
+    assert [(r["lang"], r["p_at_1"], r["reduction"]) for r in pooled] == [
+        ("all", r["p_at_1"], r["reduction"]) for r in (zero, shorter)]
     for key in ("p_at_1", "mrr", "accuracy"):
         assert zero[key] == pytest.approx(original[key], abs=1e-6), key
     assert shorter["reduction"] > 0 and shorter["tokens"] < zero["tokens"]  # as far as pairs repeat in a batch
-    assert "p_at_1_change" in shorter and "accuracy_change" in shorter
+    assert shorter["accuracy_change_lo"] <= shorter["accuracy_change"] <= shorter["accuracy_change_hi"]
+    assert zero["accuracy_change"] == 0.0 and zero["accuracy_verdict"] == "tie"
 
 
 def test_a_saved_reference_replaces_the_english_side_exactly(tiny_e5, e5_hypernet, task_file, tmp_path, monkeypatch,

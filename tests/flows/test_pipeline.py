@@ -28,6 +28,8 @@ def tiny_params(base_model: Path, encoder: Path) -> dict:
         "corpus": {"raw_dir": "storage/raw", "valid_fraction": 0.2, "test_fraction": 0.2, "min_doc_chars": 10,
                    "sources": [{"kind": "files", "lang": lang, "path": f"data/{lang}/*.txt"}
                                for lang in [*SYLLABLES, "en"]]},
+        "samples": {"langs": ["de", "ru", "ja", "en"], "valid_bytes": 1500, "test_bytes": 4000, "chunk_bytes": 400,
+                    "min_chunk_bytes": 60},
         "tokenizers": {"de-bpe-300": {"model": "bpe", "vocab_size": 300, "langs": ["de"]},
                        "ja-unigram-300": {"model": "unigram", "vocab_size": 300, "langs": ["ja"]},
                        "de-sp-150": {"model": "unigram", "vocab_size": 150, "langs": ["de"], "convention": "xlm-r"}},
@@ -35,7 +37,7 @@ def tiny_params(base_model: Path, encoder: Path) -> dict:
         "mixture": {"categories": list(SYLLABLES), "sample_bytes": 20000, "merges": 50, "cluster": "none",
                     "validation": {"mixtures": 2, "per_mixture": 2, "train_bytes": 10000, "vocab_size": 300}},
         "base_model": {"name_or_path": str(base_model), "check_prompt": ""},
-        "transfer": {"tokenizers": ["de-bpe-300"], "methods": ["fvt", "mean"], "seed": 0,
+        "transfer": {"tokenizers": ["de-bpe-300"], "methods": ["fvt", "random"], "seed": 0,
                      "focus_max_bytes": 100000},
         "wechsel": {"tokenizers": ["de-bpe-300"], "languages": ["de"], "source": "en", "heldout": 0.2, "seed": 0,
                     "neighbours": 3, "temperature": 0.1, "cluster": "none",
@@ -45,16 +47,17 @@ def tiny_params(base_model: Path, encoder: Path) -> dict:
                      "eval_tokenizers": ["storage/tokenizers/de-bpe-300"],
                      "model": {"n_layers": 1, "hidden": 16, "n_heads": 2},
                      "sampler": {"vocab_min": 20, "vocab_max": 40, "cache_texts": 6, "max_piece_chars": 6}},
-        "dynamic_eval": {"langs": ["de"], "docs": 4, "prefix_tokens": 24, "continuation_tokens": 8,
+        "dynamic_eval": {"langs": ["de"], "docs": 8, "prefix_tokens": 24, "continuation_tokens": 8,
                          "min_prefix_tokens": 8, "budgets": [0, 5]},
         "vocab_index": {"size": 460, "langs": ["de", "ja"], "max_bytes_per_lang": 20000, "shard_size": 32,
                         "index": {"kind": "Flat"}, "queries": 20, "eval_langs": ["de"], "eval_max_bytes": 500},
         "adapt": {"tokenizers": ["de-bpe-300"], "inits": ["fvt", "hypernet"], "steps": 4, "batch_size": 2,
                   "seq_len": 16, "warmup_steps": 1, "eval_every": 2, "checkpoint_every": 2, "eval_max_bytes": 300,
                   "max_train_bytes": 20000},
-        "evaluate": {"langs": ["de"], "max_bytes_per_lang": 2000,
+        "evaluate": {"langs": ["de"], "control_max_bytes": 600, "draws": 200,
                      "score": {"window": 64, "stride": 48, "batch_tokens": 512}},
-        "ensemble_eval": {"transfers": ["de-bpe-300/hypernet"], "max_bytes_per_lang": 300,
+        "ensemble_eval": {"transfers": ["de-bpe-300/hypernet"], "max_bytes_per_lang": 300, "valid_max_bytes": 200,
+                          "vocabulary_max_bytes": 20000, "draws": 200,
                           "score": {"window": 64, "stride": 48, "max_tokens": 64}},
         "encoder_model": {"name_or_path": str(encoder), "check_pair": [], "check_unrelated": ""},
         "help_task": {"langs": ["de"], "raw_dir": "storage/raw", "test_items": 1000, "train_items": 1000,
@@ -160,17 +163,22 @@ def test_flow_runs_pipeline_and_publishes(project):
     assert per_run == {first: 4, second: 4}  # three targets + the original
 
     evaluated = json.loads((project / "metrics" / "evaluate.json").read_text())
-    assert set(evaluated) == {"original/original", "de-bpe-300/fvt", "de-bpe-300/mean", "de-bpe-300/hypernet",
+    assert set(evaluated) == {"original/original", "de-bpe-300/fvt", "de-bpe-300/random", "de-bpe-300/hypernet",
                               "de-bpe-300/fvt+adapt", "de-bpe-300/hypernet+adapt", "de-bpe-300/wechsel"}
+    assert pq.read_table(project / "storage" / "evaluate" / "chunks.parquet").num_rows > len(evaluated)
+    assert evaluated["de-bpe-300/hypernet+adapt"]["de"]["vs_zero_shot"]["verdict"] in ("tie", "lower", "higher")
+    samples = json.loads((project / "metrics" / "samples.json").read_text())
+    assert samples["de"]["test"]["sampled_docs"] >= 2 and "leaked_chunks" in samples["de"]["valid"]
     aligned = json.loads((project / "metrics" / "word_vectors.json").read_text())
     assert aligned["de"]["known_pairs"] >= 20 and "Running stage 'transfer_wechsel@de-bpe-300'" in log
     assert "Running stage 'adapt@de-bpe-300-fvt'" in log and "Running stage 'adapt@de-bpe-300-hypernet'" in log
     adapted = json.loads((project / "metrics" / "adapt" / "de-bpe-300-fvt.json").read_text())
     assert adapted["steps"] == 4 and adapted["valid_bpb"] < adapted["valid_bpb_start"]
     assert "Running stage 'hypernet'" in log and "Running stage 'transfer_hypernet@de-bpe-300'" in log
-    assert all(v["de"]["bpb"] > 0 for v in evaluated.values())
+    assert all(v["de"]["bpb_lo"] <= v["de"]["bpb"] <= v["de"]["bpb_hi"] for v in evaluated.values())
     ensembles = json.loads((project / "metrics" / "ensemble_eval.json").read_text())["de-bpe-300/hypernet"]["de"]
-    assert {"original", "transfer", "mixture", "product"} <= set(ensembles) and ensembles["bytes"] > 200
+    assert set(ensembles["alone"]) == {"original", "hypernet", "random", "fvt", "vocabulary"}
+    assert set(ensembles["ensembles"]["random"]) == {"mixture", "product"} and ensembles["bytes"] > 200
     dynamic = json.loads((project / "metrics" / "dynamic_eval.json").read_text())
     assert "Running stage 'dynamic_eval'" in log and set(dynamic["de"]) == {"0", "5"}
     assert dynamic["de"]["0"]["bpb_change"] == 0.0 and dynamic["de"]["5"]["reduction"] > 0
@@ -195,7 +203,7 @@ def test_flow_runs_pipeline_and_publishes(project):
     # The evaluation plot renders with the vega builds inlined: no CDN, so it works offline.
     subprocess.run(["dvc", "plots", "show", "--out", "dvc_plots"], cwd=project, check=True, capture_output=True)
     page = (project / "dvc_plots" / "index.html").read_text(encoding="utf-8")
-    assert "vega-embed" in page and "bits per byte" in page and "tokens for the same test bytes" in page
+    assert "vega-embed" in page and "bits per byte" in page and "tokens per byte of the test sample" in page
     assert "https://cdn" not in page and "de-bpe-300/fvt" in page and "continuation bpb change vs prefix" in page
 
     assert artifacts, "the metrics table artifact was not published"

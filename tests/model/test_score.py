@@ -41,6 +41,9 @@ def test_score_matches_a_plain_forward(tiny_models):
     assert got.nll_bits == pytest.approx(expected, rel=1e-4)
     assert got.n_bytes == sum(len(t.encode()) for t in texts)
     assert got.bpb == pytest.approx(expected / got.n_bytes, rel=1e-4)
+    # each text's own bits, in input order: what the per-chunk scores and their intervals are made of
+    assert got.doc_bits == pytest.approx([reference_bits(model, tok, t) for t in texts], rel=1e-4)
+    assert got.doc_tokens == [len(tok(t, add_special_tokens=False)["input_ids"]) for t in texts]
 
 
 def test_batching_and_padding_change_nothing(tiny_models):
@@ -49,4 +52,8 @@ def test_batching_and_padding_change_nothing(tiny_models):
     cfg_batched = ScoreConfig(window=32, stride=24, batch_tokens=32 * 8)
     one_by_one = sum(score_texts(model, tok, [t], ScoreConfig(window=32, stride=24, batch_tokens=32)).nll_bits
                      for t in texts)
-    assert score_texts(model, tok, texts, cfg_batched).nll_bits == pytest.approx(one_by_one, rel=1e-4)
+    batched = score_texts(model, tok, texts, cfg_batched)
+    assert batched.nll_bits == pytest.approx(one_by_one, rel=1e-4)
+    # texts of several windows, sorted into batches by length, still add up per text
+    assert batched.doc_bits == pytest.approx([score_texts(model, tok, [t], ScoreConfig(window=32, stride=24))
+                                              .nll_bits for t in texts], rel=1e-4)

@@ -45,3 +45,20 @@ def test_unrestricted_lifts_both(stats, tmp_path):
     con = connect(out, unrestricted=True)
     query(con, f"COPY (SELECT count(*) AS n FROM doc_stats) TO '{tmp_path}/n.csv'", unrestricted=True)
     assert (tmp_path / "n.csv").read_text().splitlines()[0] == "n"
+
+
+def test_the_evaluation_sample_and_its_scores_are_views(stats, samples_file, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out, _, _ = stats
+    scores = tmp_path / "chunks.parquet"
+    pq.write_table(pa.Table.from_pylist([{"model": "original/original", "lang": "de", "doc_id": "a", "chunk": 0,
+                                          "bits": 80.0, "bytes": 100, "tokens": 20}]), scores)
+    con = connect(out, samples=samples_file, scores=scores)
+    per_lang = dict(con.sql("SELECT lang, count(DISTINCT doc_id) FROM samples WHERE split = 'test' GROUP BY lang"
+                            ).fetchall())
+    assert set(per_lang) == {"de", "ru", "ja"} and min(per_lang.values()) > 1
+    assert con.sql("SELECT sum(bits) / sum(bytes) FROM chunk_scores").fetchall() == [(0.8,)]
+    with pytest.raises(QueryError, match="samples"):  # without the file there is no such view
+        query(connect(out, samples=None, scores=None), "SELECT * FROM samples").fetchall()

@@ -41,6 +41,7 @@ from tokshift.core.errors import InputError
 from tokshift.core.params import check
 from tokshift.core.tensors import load_tensors
 from tokshift.data.corpus import capped_texts, split_texts
+from tokshift.data.samples import valid_texts
 from tokshift.hypernet.distill import default_layers
 from tokshift.model.base import is_masked_lm, load_model
 from tokshift.model.embeddings import embedding_matrices, embedding_param_ids
@@ -59,7 +60,8 @@ def checkpoint_key(cfg: AdaptConfig, transfer_dir: Path) -> str:
 class Adaptation:
     """One adaptation run: model with the transfer applied, data, optimizer, curve, checkpoints."""
 
-    def __init__(self, cfg: AdaptConfig, transfer_dir: Path, corpus: Path, base_model: str | None = None):
+    def __init__(self, cfg: AdaptConfig, transfer_dir: Path, corpus: Path, base_model: str | None = None,
+                 samples: Path | None = None):
         from accelerate import Accelerator
 
         self.cfg, self.transfer_dir = cfg, Path(transfer_dir)
@@ -75,8 +77,7 @@ class Adaptation:
               f"must be 0 for a masked LM ({type(model).__name__}): aligned states need a causal model")
         langs = self.meta.get("languages") or []
         where = f"{self.transfer_dir}/transfer.json: languages {langs}"
-        self.valid = {lang: capped_texts(split_texts(corpus, "valid", lang, "languages"), cfg.eval_max_bytes)
-                      for lang in langs}
+        self.valid = {lang: valid_texts(corpus, samples, lang, cfg.eval_max_bytes, "languages") for lang in langs}
         # the level to reach: the original model with its own tokenizer (main process only, which evaluates)
         self.original_bpb = self.valid_bpb(model, base_tok)["bpb"] if self.is_main else None
         teacher_input = model.get_input_embeddings().weight.detach().clone() if cfg.distill_steps else None
@@ -267,9 +268,10 @@ class Adaptation:
 
 
 def adapt_transfer(transfer_dir: str | Path, corpus: str | Path, out_dir: str | Path, checkpoints: str | Path,
-                   cfg: AdaptConfig, base_model: str | None = None) -> Adaptation:
-    """Adapt the transfer in `transfer_dir` and write the result as a transfer folder at `out_dir`."""
-    run = Adaptation(cfg, Path(transfer_dir), Path(corpus), base_model)
+                   cfg: AdaptConfig, base_model: str | None = None, samples: str | Path | None = None) -> Adaptation:
+    """Adapt the transfer in `transfer_dir` and write the result as a transfer folder at `out_dir`; the curve reads
+    the evaluation sample's valid chunks where `samples` is given, else the corpus's first valid documents."""
+    run = Adaptation(cfg, Path(transfer_dir), Path(corpus), base_model, Path(samples) if samples else None)
     run.run(Path(checkpoints))
     if run.is_main:
         mats, weights, meta = run.result()

@@ -4,7 +4,9 @@ Sources (params.yaml: corpus.sources) come in four kinds: `debian` (the embedded
 documentation packages fetched with apt-get), `python_stdlib` (the `code` domain), `hf` (any
 Hugging Face dataset, for users with network) and `files` (local txt/jsonl/parquet globs).
 Output: one Parquet file with `doc_id, lang, source, split, text`. Splits are decided by a hash of
-the text, so the same document lands in the same split on every machine.
+the text, so the same document lands in the same split on every machine; a language whose valid or
+test split has fewer than `min_heldout_docs` documents is topped up with documents from beyond its
+byte cap (never part of train, so the train split does not change).
 Leaves out: near-duplicate detection (only exact duplicates are removed).
 """
 
@@ -58,6 +60,9 @@ class CorpusConfig:
     """Longer documents are cut at paragraph boundaries into pieces of at most this size."""
     min_doc_chars: int = 64
     """Documents shorter than this after filtering are dropped (menus, stubs)."""
+    min_heldout_docs: int = 40
+    """Valid and test splits with fewer documents are topped up with documents from beyond the language's byte cap
+    (in hash order, to the smaller split first), so that evaluation samples can spread over many documents."""
     english_reference: str = "libreoffice-help-en-us"
     """Help package whose paragraphs mark untranslated text in other languages' help."""
     cluster: str = "none"
@@ -76,6 +81,7 @@ class CorpusConfig:
             check(cap > 0, f"max_bytes.{lang}", f"must be > 0, got {cap}")
         check(self.max_doc_bytes >= 256, "max_doc_bytes", f"must be >= 256, got {self.max_doc_bytes}")
         check(self.min_doc_chars >= 0, "min_doc_chars", f"must be >= 0, got {self.min_doc_chars}")
+        check(self.min_heldout_docs >= 0, "min_heldout_docs", f"must be >= 0, got {self.min_heldout_docs}")
         check(is_cluster_spec(self.cluster), "cluster", f"must be {FORMS}, got '{self.cluster}'")
 
 
@@ -208,9 +214,12 @@ def build_corpus(cfg: CorpusConfig, out_file: str | Path) -> dict[str, dict[str,
         cap = cfg.max_bytes.get(lang, cfg.max_bytes_per_lang)
         used = 0
         counts = {s: {"docs": 0, "mb": 0.0} for s in SPLITS}
-        for did, source, text in sorted(by_lang[lang]):
+        docs = sorted(by_lang[lang])
+        past_cap = len(docs)
+        for i, (did, source, text) in enumerate(docs):
             n = len(text.encode("utf-8"))
             if used + n > cap and used > 0:
+                past_cap = i
                 break
             used += n
             split = assign_split(did, cfg.valid_fraction, cfg.test_fraction)
@@ -218,6 +227,16 @@ def build_corpus(cfg: CorpusConfig, out_file: str | Path) -> dict[str, dict[str,
                 rows[key].append(value)
             counts[split]["docs"] += 1
             counts[split]["mb"] += n / 1e6
+        # documents past the cap were never train text: they top up short held-out splits, the smaller first
+        for did, source, text in docs[past_cap:]:
+            short = [s for s in ("valid", "test") if counts[s]["docs"] < cfg.min_heldout_docs]
+            if not short:
+                break
+            split = min(short, key=lambda s: (counts[s]["docs"], s))
+            for key, value in zip(SCHEMA.names, (did, lang, source, split, text), strict=True):
+                rows[key].append(value)
+            counts[split]["docs"] += 1
+            counts[split]["mb"] += len(text.encode("utf-8")) / 1e6
         metrics[lang] = {s: {"docs": c["docs"], "mb": round(c["mb"], 3)} for s, c in counts.items()}
         for split in ("valid", "test"):
             if counts[split]["docs"] == 0:

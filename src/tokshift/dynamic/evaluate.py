@@ -1,14 +1,14 @@
 """How much shorter dynamic prefixes are, and what they cost the continuation (the paper's trade-off).
 
-Each test document is cut at a pretoken boundary into a prefix (at most `prefix_tokens` base tokens)
-and a continuation (at most `continuation_tokens`). The continuation's bits per byte is scored given
-the prefix tokenized (a) by the base tokenizer and (b) dynamically, for each merge budget, with the
-documents of a language merged together as one batch.
+Each test text (the chunks of the shared test sample, in draw order) is cut at a pretoken boundary into
+a prefix (at most `prefix_tokens` base tokens) and a continuation (at most `continuation_tokens`). The
+continuation's bits per byte is scored given the prefix tokenized (a) by the base tokenizer and (b)
+dynamically, for each merge budget, with the texts of a language merged together as one batch. The
+change against (a) carries a paired 95% interval over the texts (stats/bootstrap.py).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from tokenizers import Tokenizer
@@ -19,6 +19,7 @@ from tokshift.core.device import DEVICES, is_device_name
 from tokshift.core.params import check
 from tokshift.dynamic.embed import DynamicEmbedder, continuation_bits
 from tokshift.dynamic.merge import MergeConfig, dynamic_tokenize
+from tokshift.stats.bootstrap import paired_relative_difference
 from tokshift.tokenization.spelling import token_bytes
 
 
@@ -41,6 +42,8 @@ class DynamicEvalConfig:
     """Unit a dynamic token stays in (tokshift.dynamic.merge.MergeConfig.boundary)."""
     cache_size: int = 100_000
     """Hypernetwork predictions kept in the LRU cache."""
+    draws: int = 2000
+    """Bootstrap resamples (of texts) behind the interval of each bpb change."""
     device: str = "auto"
     """Where the model runs: auto (CUDA when torch sees a GPU, else CPU), cpu, cuda or cuda:N."""
     bf16: bool = True
@@ -87,14 +90,16 @@ def evaluate_dynamic(model: PreTrainedModel, embedder: DynamicEmbedder, base: To
             batch = dynamic_tokenize(prefixes, base, MergeConfig(budget=budget, boundary=cfg.boundary,
                                                                  max_pieces=embedder.hyper.cfg.max_pieces))
             before = (embedder.stats.hits, embedder.stats.misses)
-            bits = sum(continuation_bits(model, embedder, batch, conts, start_id))
+            doc_bits = continuation_bits(model, embedder, batch, conts, start_id)
             hits, misses = embedder.stats.hits - before[0], embedder.stats.misses - before[1]
-            bpb = bits / n_bytes
-            reference = bpb if reference is None else reference
+            bpb = sum(doc_bits) / n_bytes
+            reference = doc_bits if reference is None else reference
+            change = paired_relative_difference(doc_bits, reference, draws=cfg.draws)
             rows.append({"lang": lang, "budget": budget, "merges": batch.merges, "docs": len(pairs),
                          "prefix_tokens": sum(batch.lengths), "base_prefix_tokens": sum(batch.base_lengths),
                          "reduction": round(batch.reduction, 5), "continuation_bytes": n_bytes,
                          "continuation_bpb": round(bpb, 5),
-                         "bpb_change": round(bpb / reference - 1, 5) if reference else math.nan,
+                         "bpb_change": round(change.value, 5), "bpb_change_lo": round(change.lo, 5),
+                         "bpb_change_hi": round(change.hi, 5), "verdict": change.verdict,
                          "cache_hit_rate": round(hits / max(1, hits + misses), 4)})
     return rows

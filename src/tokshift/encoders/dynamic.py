@@ -25,6 +25,7 @@ from tokshift.dynamic.merge import MergeConfig, dynamic_tokenize
 from tokshift.encoders.evaluate import EncoderEvalConfig, HelpTaskEval
 from tokshift.hypernet.folder import load_hypernet
 from tokshift.model.pooling import encoder_states, pool
+from tokshift.stats.bootstrap import paired_relative_difference
 
 
 @dataclass
@@ -83,27 +84,52 @@ def dynamic_queries(task: HelpTaskEval, embedder: DynamicEmbedder, texts: list[s
     return out, n_dynamic, n_base
 
 
+def changes(items: dict, reference: dict, n_dynamic: int, n_base: int, draws: int) -> dict:
+    """Achieved reduction, and the relative change of P@1 and accuracy against the unmerged input, paired over the
+    same items (pages resampled), with 95% intervals."""
+    out = {"reduction": round(1 - n_dynamic / n_base, 4)}
+    for key in ("p_at_1", "accuracy"):
+        if key in items and sum(reference[key]):  # no relative change from nothing
+            change = paired_relative_difference(items[key], reference[key], items["page"], draws)
+            out.update({f"{key}_change": round(change.value, 4), f"{key}_change_lo": round(change.lo, 4),
+                        f"{key}_change_hi": round(change.hi, 4), f"{key}_verdict": change.verdict})
+    return out
+
+
 def evaluate_encoder_dynamic(base_dir: str | Path, hypernet_dir: str | Path, task_file: str | Path,
                              cfg: EncoderDynamicConfig, reference: str | Path | None = None) -> list[dict]:
     """One row per language and reduction target: tokens, achieved reduction, P@1, MRR, accuracy and their
-    change relative to reduction 0."""
+    change relative to reduction 0 with 95% intervals; and per target a row `all` pooling the items of every
+    language with retrieval (English has none)."""
     task = HelpTaskEval(base_dir, task_file, cfg.eval, reference)  # the English side from encoder_eval
     embedder = DynamicEmbedder(task.model, load_hypernet(hypernet_dir, task.model), task.tokenizer.backend_tokenizer,
                                cfg.cache_size)
-    rows = []
+    rows, pooled = [], {}  # pooled: target -> every language's items, for the all-languages row
     for lang in sorted(task.test):
         texts = [r["text"] for r in task.items(lang)]
-        reference = None
         for target in tqdm(sorted({0.0, *cfg.reductions}), desc=f"dynamic {lang}", unit="target", disable=None):
             merge = MergeConfig(budget=cfg.max_merges if target else 0, target_reduction=target,
                                 boundary=cfg.boundary, max_pieces=embedder.hyper.cfg.max_pieces,
                                 min_count=cfg.min_count)
             queries, n_dynamic, n_base = dynamic_queries(task, embedder, texts, merge, cfg.batch_size)
             row = {"lang": lang, "target": target, **task.score_embeddings(lang, queries, n_dynamic),
-                   "base_tokens": n_base, "reduction": round(1 - n_dynamic / n_base, 4)}
-            reference = reference or row
-            for key in ("p_at_1", "accuracy"):
-                if key in row:
-                    row[f"{key}_change"] = round(row[key] / reference[key] - 1, 4) if reference[key] else 0.0
-            rows.append(row)
+                   "base_tokens": n_base}
+            items = row.pop("per_item")
+            if target == 0.0:  # the unmerged input comes first and is every target's reference
+                reference = items
+            if "p_at_1" in items:  # English has no retrieval and stays out of the pooled row
+                pool_items = pooled.setdefault(target, {"page": [], "p_at_1": [], "accuracy": [], "tokens": 0,
+                                                        "base_tokens": 0})
+                for key in ("p_at_1", "accuracy"):
+                    pool_items[key] += items[key]
+                pool_items["page"] += [f"{lang}:{p}" for p in items["page"]]
+                pool_items["tokens"] += n_dynamic
+                pool_items["base_tokens"] += n_base
+            rows.append({**row, **changes(items, reference, n_dynamic, n_base, cfg.eval.draws)})
+    for target, items in pooled.items():
+        rows.append({"lang": "all", "target": target, "items": len(items["page"]), "tokens": items["tokens"],
+                     "p_at_1": round(sum(items["p_at_1"]) / len(items["page"]), 4),
+                     "accuracy": round(sum(items["accuracy"]) / len(items["page"]), 4),
+                     "base_tokens": items["base_tokens"],
+                     **changes(items, pooled[0.0], items["tokens"], items["base_tokens"], cfg.eval.draws)})
     return rows

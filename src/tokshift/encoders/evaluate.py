@@ -32,6 +32,7 @@ from tokshift.encoders.help_task import TaskError, read_help_task
 from tokshift.hypernet.folder import base_fingerprint
 from tokshift.model.base import load_model
 from tokshift.model.pooling import embed_texts, read_pooling
+from tokshift.stats.bootstrap import mean_interval, paired_mean_difference
 from tokshift.transfers.folder import apply_transfer, read_meta
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,11 @@ class EncoderEvalConfig:
     """Seed of the classifier's start."""
     device: str = "auto"
     """Where the encoder runs: auto (CUDA when torch sees a GPU, else CPU), cpu, cuda or cuda:N."""
+    draws: int = 2000
+    """Bootstrap resamples (of help pages) behind the intervals of P@1 and accuracy."""
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "max_length", "head_steps"):
+        for name in ("batch_size", "max_length", "head_steps", "draws"):
             check(getattr(self, name) > 0, name, f"must be > 0, got {getattr(self, name)}")
         check(self.head_l2 >= 0, "head_l2", f"must be >= 0, got {self.head_l2}")
         check(is_device_name(self.device), "device", f"must be {DEVICES}, got '{self.device}'")
@@ -75,10 +78,15 @@ def topic_head(emb: torch.Tensor, labels: torch.Tensor, n_classes: int, cfg: Enc
     return head.requires_grad_(False)
 
 
-def retrieval_scores(queries: torch.Tensor, passages: torch.Tensor) -> tuple[float, float]:
-    """(P@1, MRR) of query i finding passage i among all passages (cosine; both L2-normalised)."""
+def retrieval_ranks(queries: torch.Tensor, passages: torch.Tensor) -> torch.Tensor:
+    """Rank of passage i among all passages for query i (cosine; both L2-normalised); 1 = the translation first."""
     sims = queries @ passages.T
-    rank = (sims > sims.diagonal().unsqueeze(1)).sum(1) + 1  # 1 = the translation scores highest
+    return (sims > sims.diagonal().unsqueeze(1)).sum(1) + 1
+
+
+def retrieval_scores(queries: torch.Tensor, passages: torch.Tensor) -> tuple[float, float]:
+    """(P@1, MRR) of query i finding passage i among all passages."""
+    rank = retrieval_ranks(queries, passages)
     return float((rank == 1).float().mean()), float((1.0 / rank.float()).mean())
 
 
@@ -113,7 +121,8 @@ class HelpTaskEval:
     def reference_key(self) -> str:
         """What the original's side depends on: the model, the task rows and the settings (and where they ran)."""
         task = hashlib.sha256(json.dumps(self.rows, sort_keys=True, default=str).encode()).hexdigest()
-        return json.dumps({"base": self.base, "task": task, "cfg": {**asdict(self.cfg), "device": str(self.device)}},
+        settings = {k: v for k, v in asdict(self.cfg).items() if k != "draws"}  # intervals change nothing here
+        return json.dumps({"base": self.base, "task": task, "cfg": {**settings, "device": str(self.device)}},
                           sort_keys=True)
 
     def save_reference(self, path: str | Path) -> None:
@@ -165,11 +174,15 @@ class HelpTaskEval:
         """items, tokens, accuracy and (not for English) P@1 and MRR of `lang`'s items embedded as `queries`."""
         rows = self.items(lang)
         labels = torch.tensor([self.classes.index(r["label"]) for r in rows])
-        out = {"items": len(rows), "tokens": tokens,
-               "accuracy": round(float((self.head(queries).argmax(1) == labels).float().mean()), 4)}
+        correct = (self.head(queries).argmax(1) == labels).float()
+        # per item, for the intervals (resampled by help page: a page's paragraphs share its topic)
+        out = {"items": len(rows), "tokens": tokens, "accuracy": round(float(correct.mean()), 4),
+               "per_item": {"page": [r["page"] for r in rows], "accuracy": correct.tolist()}}
         if lang != "en":
-            p1, mrr = retrieval_scores(queries, self.passages[lang])
-            out.update({"p_at_1": round(p1, 4), "mrr": round(mrr, 4)})
+            rank = retrieval_ranks(queries, self.passages[lang]).float()
+            out.update({"p_at_1": round(float((rank == 1).float().mean()), 4),
+                        "mrr": round(float((1.0 / rank).mean()), 4)})
+            out["per_item"]["p_at_1"] = (rank == 1).float().tolist()
         return out
 
 
@@ -199,4 +212,27 @@ def evaluate_encoder(base_dir: str | Path, transfer_dirs: list[Path], task_file:
             log.info("%s/%s %s: %s", name, meta["method"], lang, row)
             rows.append({"model": f"{name}/{meta['method']}", "tokenizer": name, "method": meta["method"],
                          "lang": lang, **row, "token_ratio": round(row["tokens"] / original[lang], 4)})
-    return rows
+    return with_intervals(rows, cfg.draws)
+
+
+def with_intervals(rows: list[dict], draws: int) -> list[dict]:
+    """The rows with 95% intervals of P@1 and accuracy (pages resampled) and, for transfers, the paired difference
+    in points to the original (`vs_original`) and to FVT on the same tokenizer (`vs_fvt`); per-item data dropped."""
+    by_model = {(r["model"], r["lang"]): r for r in rows}
+    out = []
+    for row in rows:
+        items, extra = row["per_item"], {}
+        for key in ("p_at_1", "accuracy"):
+            if key not in items:
+                continue
+            iv = mean_interval(items[key], items["page"], draws)
+            extra.update({f"{key}_lo": round(iv.lo, 4), f"{key}_hi": round(iv.hi, 4)})
+            refs = {"vs_original": ("original", row["lang"])} if row["method"] != "original" else {}
+            if row["method"] not in ("original", "fvt"):
+                refs["vs_fvt"] = (f"{row['tokenizer']}/fvt", row["lang"])
+            for name, ref in refs.items():
+                if ref in by_model:
+                    diff = paired_mean_difference(items[key], by_model[ref]["per_item"][key], items["page"], draws)
+                    extra[f"{key}_{name}"] = {**diff.as_dict(4), "verdict": diff.verdict}
+        out.append({**{k: v for k, v in row.items() if k != "per_item"}, **extra})
+    return out

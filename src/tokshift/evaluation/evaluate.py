@@ -1,8 +1,11 @@
-"""Evaluate transfers: bits per byte and tokens of the original model and every transfer on the test split.
+"""Evaluate transfers: bits per byte of every test chunk, for the original model and every transfer.
 
-Bits per byte are comparable across tokenizers (the bytes are the same); tokens show how much each
-tokenizer shortens the text. The base model is loaded once and each transfer swaps its embeddings
-in place. Leaves out: the scorer itself (model/score.py).
+The chunks are the shared test sample (data/samples.py): paragraph-aligned pieces of many documents,
+each scored as its own text after the model's BOS. Bits per byte compare across tokenizers (the bytes
+are the same); tokens show how much each tokenizer shortens the text. The base model is loaded once
+and each transfer swaps its embeddings in place. Weak baselines (`control_methods`) are scored on the
+first chunks of the sample only (still spread over documents). Per-chunk rows go to Parquet; their
+summaries with intervals are evaluation/compare.py. Leaves out: the scorer itself (model/score.py).
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tokshift.core.device import DEVICES, autocast, is_device_name, resolve_device
+from tokshift.core.errors import InputError
 from tokshift.core.params import check
-from tokshift.data.corpus import capped_texts, split_texts
+from tokshift.data.samples import read_samples, size
 from tokshift.hypernet.folder import base_fingerprint
 from tokshift.model.base import load_model
 from tokshift.model.score import ScoreConfig, score_texts
@@ -23,8 +27,14 @@ from tokshift.transfers.folder import apply_transfer, read_meta
 class EvaluateConfig:
     langs: list[str] = field(default_factory=lambda: ["de", "ru", "ja", "code", "en", "zh"])
     """Languages scored; the original tokenizer gets all, a transferred model those of its tokenizer."""
-    max_bytes_per_lang: int = 8000
-    """UTF-8 bytes of each language's test split that are scored (documents in id order, cut at a line)."""
+    max_bytes_per_lang: int = 0
+    """UTF-8 bytes of each language's test sample that are scored (whole chunks in draw order); 0: all of it."""
+    control_methods: list[str] = field(default_factory=lambda: ["random", "mean", "focus"])
+    """Weak baselines, scored on the first `control_max_bytes` of each sample only."""
+    control_max_bytes: int = 6000
+    """UTF-8 bytes of the sample scored for a control method."""
+    draws: int = 2000
+    """Bootstrap resamples (of documents) behind every interval."""
     score: ScoreConfig = field(default_factory=ScoreConfig)
     """Windowing and batching of the scorer."""
     device: str = "auto"
@@ -34,19 +44,38 @@ class EvaluateConfig:
 
     def __post_init__(self) -> None:
         check(bool(self.langs), "langs", "must name at least one language")
-        check(self.max_bytes_per_lang > 0, "max_bytes_per_lang", f"must be > 0, got {self.max_bytes_per_lang}")
+        check(self.max_bytes_per_lang >= 0, "max_bytes_per_lang", f"must be >= 0, got {self.max_bytes_per_lang}")
+        check(self.control_max_bytes > 0, "control_max_bytes", f"must be > 0, got {self.control_max_bytes}")
+        check(self.draws >= 100, "draws", f"must be >= 100, got {self.draws}")
         check(is_device_name(self.device), "device", f"must be {DEVICES}, got '{self.device}'")
 
 
-def evaluate_all(base_dir: Path, transfer_dirs: list[Path], corpus: Path, cfg: EvaluateConfig) -> list[dict]:
-    """Rows (model, method, tokenizer, lang, bpb, tokens, bytes, tokens_per_byte): original first, then transfers.
+def prefix(rows: list[dict], max_bytes: int) -> list[dict]:
+    """The first rows whose texts reach max_bytes UTF-8 bytes (the last may pass it); 0: all rows."""
+    out, used = [], 0
+    for row in rows:
+        if max_bytes and used >= max_bytes:
+            break
+        out.append(row)
+        used += size(row["text"])
+    return out
 
-    The base model is loaded once; each transfer swaps its embeddings in place.
+
+def sample_chunks(samples: Path, lang: str, max_bytes: int) -> list[dict]:
+    """The test sample's chunks of one language ({doc_id, chunk, text}) in draw order, the first up to max_bytes."""
+    rows = read_samples(samples, "test", lang).select(["doc_id", "chunk", "text"]).to_pylist()
+    if not rows:
+        raise InputError(f"{samples}: no test sample for language '{lang}'; add it to params.yaml: samples.langs or "
+                         "remove it from evaluate.langs")
+    return prefix(rows, max_bytes)
+
+
+def evaluate_all(base_dir: Path, transfer_dirs: list[Path], samples: Path, cfg: EvaluateConfig) -> list[dict]:
+    """Per-chunk rows (model, tokenizer, method, lang, doc_id, chunk, bits, bytes, tokens): original first, then
+    every transfer on its tokenizer's languages. The base model is loaded once; each transfer swaps its embeddings.
     """
     device = resolve_device(cfg.device, "evaluate.device")
-    texts = {}
-    for lang in cfg.langs:
-        texts[lang] = capped_texts(split_texts(corpus, "test", lang, "evaluate.langs"), cfg.max_bytes_per_lang)
+    chunks = {lang: sample_chunks(samples, lang, cfg.max_bytes_per_lang) for lang in cfg.langs}
     model, tok = load_model(str(base_dir), device=device)
     base = base_fingerprint(model)  # before any transfer changes the model
     rows = []
@@ -59,8 +88,11 @@ def evaluate_all(base_dir: Path, transfer_dirs: list[Path], corpus: Path, cfg: E
             name, method = Path(meta["target_tokenizer"]).name, meta["method"]
             langs = [lang for lang in meta.get("languages") or cfg.langs if lang in cfg.langs]
         for lang in langs:
+            part = prefix(chunks[lang], cfg.control_max_bytes) if method in cfg.control_methods else chunks[lang]
             with autocast(device, cfg.bf16):
-                score = score_texts(model, tok, texts[lang], cfg.score, desc=f"{name}/{method}/{lang}")
-            rows.append({"model": f"{name}/{method}", "tokenizer": name, "method": method, "lang": lang,
-                         "label": f"{lang} {name}/{method}", **score.as_dict()})
+                score = score_texts(model, tok, [c["text"] for c in part], cfg.score, desc=f"{name}/{method}/{lang}")
+            for c, bits, tokens in zip(part, score.doc_bits, score.doc_tokens, strict=True):
+                rows.append({"model": f"{name}/{method}", "tokenizer": name, "method": method, "lang": lang,
+                             "doc_id": c["doc_id"], "chunk": c["chunk"], "bits": bits, "bytes": size(c["text"]),
+                             "tokens": tokens})
     return rows

@@ -17,7 +17,8 @@ import torch
 
 from tokshift.core.atomic import atomic_dir
 from tokshift.core.errors import InputError, MissingFileError
-from tokshift.data.corpus import capped_texts, read_corpus
+from tokshift.data.corpus import read_corpus
+from tokshift.data.samples import valid_texts
 from tokshift.hypernet.config import TrainConfig
 from tokshift.hypernet.folder import save_hypernet
 from tokshift.hypernet.loop import Trainer
@@ -28,8 +29,10 @@ from tokshift.tokenization.training import tokenizer_langs
 LOSSES = ("lm_loss", "hidden_loss", "segment_loss", "pooled_loss", "lexical_loss")
 
 
-def training_texts(corpus: str | Path, cfg: TrainConfig) -> tuple[dict[str, list[str]], dict[str, dict[str, list]]]:
-    """(train documents per language, valid texts per eval tokenizer and language) from the corpus."""
+def training_texts(corpus: str | Path, cfg: TrainConfig, samples: str | Path | None = None
+                   ) -> tuple[dict[str, list[str]], dict[str, dict[str, list]]]:
+    """(train documents per language, valid texts per eval tokenizer and language): train from the corpus, valid
+    from the evaluation sample where one is given (data/samples.py)."""
     docs = {lang: read_corpus(corpus, split="train", lang=lang).column("text").to_pylist() for lang in cfg.langs}
     for lang, texts in docs.items():
         if not texts:
@@ -39,8 +42,7 @@ def training_texts(corpus: str | Path, cfg: TrainConfig) -> tuple[dict[str, list
         if not (Path(tok_dir) / "tokenizer.json").is_file():
             raise MissingFileError(f"params.yaml: hypernet.eval_tokenizers[{i}]: {tok_dir} is not a tokenizer folder; "
                                    "run `dvc repro tokenizers` first or list other folders")
-        eval_texts[tok_dir] = {lang: capped_texts(read_corpus(corpus, split="valid", lang=lang)
-                                                  .sort_by("doc_id").column("text").to_pylist(), cfg.eval_max_bytes)
+        eval_texts[tok_dir] = {lang: valid_texts(corpus, samples, lang, cfg.eval_max_bytes, "hypernet.eval_tokenizers")
                                for lang in tokenizer_langs(tok_dir)}
     return docs, eval_texts
 
@@ -52,13 +54,13 @@ def tail_mean(rows: list[dict], name: str) -> float | None:
 
 
 def train_hypernet(model_dir: str | Path, corpus: str | Path, out_dir: str | Path, checkpoint_dir: str | Path,
-                   cfg: TrainConfig | None = None) -> tuple[Trainer, dict]:
+                   cfg: TrainConfig | None = None, samples: str | Path | None = None) -> tuple[Trainer, dict]:
     """Train (or resume), save the hypernetwork to `out_dir`; (trainer, metrics), metrics {} off the main process."""
     cfg = cfg or TrainConfig()
     if cfg.deterministic and not torch.cuda.is_available():
         torch.use_deterministic_algorithms(True)  # CPU scatter-adds otherwise sum in thread order
     start = time.time()
-    docs, eval_texts = training_texts(corpus, cfg)
+    docs, eval_texts = training_texts(corpus, cfg, samples)
     model, base_hf = load_model(str(model_dir))
     prefix = read_pooling(model_dir)[1] if (Path(model_dir) / POOLING_CONFIG).exists() else ""
     trainer = Trainer(cfg, model, base_hf, docs, eval_texts, prefix)

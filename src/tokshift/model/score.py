@@ -11,7 +11,7 @@ numbers compare across tokenizers. Leaves out: masked LMs (pseudo-likelihood).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -47,6 +47,10 @@ class Score:
     """UTF-8 bytes of the scored text."""
     n_tokens: int
     """Tokens of the scored text (excluding the prepended BOS)."""
+    doc_bits: list[float] = field(default_factory=list)
+    """Negative log-likelihood of each text, in bits, in input order (sums to nll_bits)."""
+    doc_tokens: list[int] = field(default_factory=list)
+    """Tokens of each text, in input order."""
 
     @property
     def bpb(self) -> float:
@@ -87,25 +91,29 @@ def score_texts(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, text
     cfg = cfg or ScoreConfig()
     start = bos_id(tokenizer)
     docs = [[start, *tokenizer(t, add_special_tokens=False)["input_ids"]] for t in texts]
-    wins = sorted((w for ids in docs for w in windows(ids, cfg.window, cfg.stride)), key=lambda w: len(w[0]))
+    # (ids, n_scored, text index), shortest first so that batches pad little
+    wins = sorted(((*w, i) for i, ids in enumerate(docs) for w in windows(ids, cfg.window, cfg.stride)),
+                  key=lambda w: len(w[0]))
     per_batch = max(1, cfg.batch_tokens // cfg.window) if cfg.batch_tokens else (
         1 if model.device.type == "cpu" else 8)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else start
-    total = 0.0
+    nats = torch.zeros(len(docs), dtype=torch.float64)
     model.eval()
     for i in tqdm(range(0, len(wins), per_batch), desc=desc, unit="batch", disable=None):
         batch = wins[i:i + per_batch]
-        width = max(len(ids) for ids, _ in batch)
+        width = max(len(ids) for ids, _, _ in batch)
         input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
         labels = torch.full((len(batch), width), -100, dtype=torch.long)
         mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, (ids, n_scored) in enumerate(batch):
+        for row, (ids, n_scored, _) in enumerate(batch):
             input_ids[row, :len(ids)] = torch.tensor(ids)
             mask[row, :len(ids)] = 1
             labels[row, len(ids) - n_scored:len(ids)] = torch.tensor(ids[len(ids) - n_scored:])
         device = model.device
         logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits
-        total += F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten().to(device),
-                                 ignore_index=-100, reduction="sum").item()
-    return Score(nll_bits=total / math.log(2), n_bytes=sum(len(t.encode("utf-8")) for t in texts),
-                 n_tokens=sum(len(d) - 1 for d in docs))
+        losses = F.cross_entropy(logits[:, :-1].transpose(1, 2).float(), labels[:, 1:].to(device),
+                                 ignore_index=-100, reduction="none").sum(dim=1)
+        nats.index_add_(0, torch.tensor([i for _, _, i in batch]), losses.double().cpu())
+    bits = (nats / math.log(2)).tolist()
+    return Score(nll_bits=sum(bits), n_bytes=sum(len(t.encode("utf-8")) for t in texts),
+                 n_tokens=sum(len(d) - 1 for d in docs), doc_bits=bits, doc_tokens=[len(d) - 1 for d in docs])

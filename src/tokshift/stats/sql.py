@@ -9,7 +9,9 @@ Views: `doc_stats`, `token_freq` (the raw tables), `fertility` (tokens per word 
 `compression` (bytes and chars per token), `vocab_usage` (share of the vocabulary seen). Over the
 warehouse (`--warehouse`) every view also carries `run_id`, and `runs` lists the pipeline runs.
 `mixture` (tokenizer, category, weight, tee, truth) and `mixture_validation` (mixture, category, truth,
-lp, tee, random) are the data mixture inference's Parquet files, where the `mixture` stages wrote them.
+lp, tee, random) are the data mixture inference's Parquet files, where the `mixture` stages wrote them;
+`samples` (lang, split, doc_id, chunk, draw, text) is the evaluation sample every evaluating stage reads, and
+`chunk_scores` (model, tokenizer, method, lang, doc_id, chunk, bits, bytes, tokens) what `evaluate` scored on it.
 Only Parquet is shared, so any DuckDB version (or pyarrow, or pandas) reads the same files.
 """
 
@@ -57,9 +59,12 @@ MIXTURE_VIEWS = {"mixture": "mixture.parquet", "mixture_validation": "validation
 
 
 def connect(root: str | Path = "storage/stats", warehouse: bool = False, unrestricted: bool = False,
-            mixture: str | Path | None = "storage/mixture") -> duckdb.DuckDBPyConnection:
-    """In-memory DuckDB with the views above over the statistics under `root` and the mixture files under `mixture`
-    (confined to those folders unless unrestricted)."""
+            mixture: str | Path | None = "storage/mixture",
+            samples: str | Path | None = "storage/samples/samples.parquet",
+            scores: str | Path | None = "storage/evaluate/chunks.parquet") -> duckdb.DuckDBPyConnection:
+    """In-memory DuckDB with the views above over the statistics under `root`, the mixture files under `mixture`, the
+    evaluation sample and its per-chunk scores, where those files exist (confined to their folders unless
+    unrestricted)."""
     root = Path(root)
     if not any(root.glob(("run_id=*/" if warehouse else "") + "doc_stats")):
         what = "the flow has not published a run yet" if warehouse else "run `dvc repro stats` first"
@@ -75,9 +80,10 @@ def connect(root: str | Path = "storage/stats", warehouse: bool = False, unrestr
         runs = str(root / "run_id=*" / "run.parquet").replace("'", "''")
         con.execute(f"CREATE VIEW runs AS SELECT * FROM read_parquet('{runs}')")
     allowed = [str(root.resolve())]
-    for view, name in MIXTURE_VIEWS.items():
-        path = Path(mixture) / name if mixture is not None else None
-        if path is not None and path.is_file():
+    files = {view: Path(mixture) / name for view, name in MIXTURE_VIEWS.items() if mixture is not None}
+    files.update({view: Path(path) for view, path in (("samples", samples), ("chunk_scores", scores)) if path})
+    for view, path in files.items():
+        if path.is_file():
             quoted = str(path).replace("'", "''")
             con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet('{quoted}')")
             allowed.append(str(path.resolve().parent))
