@@ -49,6 +49,8 @@ def test_draw_goes_round_robin_over_documents():
     assert len(drawn) == 10 and len({d for d, _, _ in drawn}) == 10  # one chunk from each document first
     drawn = draw(docs, 1500, random.Random(0))
     assert len({d for d, _, _ in drawn}) == 10 and len(drawn) == 15
+    # a larger budget continues the same draw: a smaller sample is a prefix of a larger one
+    assert draw(docs, 3000, random.Random(0))[:15] == drawn
 
 
 @pytest.fixture(scope="module")

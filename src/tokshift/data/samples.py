@@ -3,8 +3,8 @@
 Every document of a language's valid or test split is cut into chunks at blank lines (then lines, then
 spaces) of at most `chunk_bytes`; chunks that are near-duplicates of train text are dropped
 (data/leakage.py); then chunks are drawn round-robin over the documents in a seeded order, one per
-document per round, until the language's byte budget is reached. So a sample of 24 KB covers 40
-or more documents with ~500-byte chunks rather than the first one or two, and any prefix of the draw order is
+document per round, until the language's byte budget is reached. So a sample of 20 KB covers 40
+or more documents with ~400-byte chunks rather than the first one or two, and any prefix of the draw order is
 itself spread over documents (the training curves read such a prefix). Output: one Parquet file
 (`lang, split, doc_id, chunk, draw, text`) that every evaluating stage reads. Leaves out: stratifying
 by source package (help pages vs man pages are drawn in proportion to their documents).
@@ -38,9 +38,9 @@ class SampleConfig:
     """Languages sampled (each needs valid and test documents in the corpus)."""
     valid_bytes: int = 20_000
     """UTF-8 bytes drawn per language from the valid split (whole chunks; the last one may pass it)."""
-    test_bytes: int = 24_000
+    test_bytes: int = 20_000
     """UTF-8 bytes drawn per language from the test split."""
-    chunk_bytes: int = 600
+    chunk_bytes: int = 500
     """Chunks are cut at paragraph, then line, then word boundaries into pieces of at most this many bytes."""
     min_chunk_bytes: int = 200
     """A shorter piece joins the chunk before it; a document shorter than this gives no chunk."""

@@ -35,7 +35,7 @@ class DynamicEvalConfig:
     """Most base tokens of a continuation."""
     min_prefix_tokens: int = 32
     """Documents shorter than min_prefix_tokens + 8 base tokens are skipped."""
-    budgets: list[int] = field(default_factory=lambda: [0, 150, 500])
+    budgets: list[int] = field(default_factory=lambda: [0, 500])
     """Merge budgets per batch; 0 (the base tokenization through the same embedding path) is always scored
     as the reference."""
     boundary: str = "pretoken"

@@ -30,7 +30,7 @@ from tokshift.stats.bootstrap import paired_relative_difference
 
 @dataclass
 class EncoderDynamicConfig:
-    reductions: list[float] = field(default_factory=lambda: [0.0, 0.1, 0.2, 0.3])
+    reductions: list[float] = field(default_factory=lambda: [0.0, 0.2])
     """Token-reduction targets per batch (0 = the base tokenization, through the same embedding path)."""
     batch_size: int = 32
     """Texts merged together (the dynamic-tokenization paper's batch)."""

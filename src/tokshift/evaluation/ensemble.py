@@ -40,7 +40,7 @@ VOCABULARY = "vocabulary"
 
 @dataclass
 class EnsembleEvalConfig:
-    transfers: list[str] = field(default_factory=lambda: ["ru-bpe-16k/hypernet", "de-bpe-16k/hypernet"])
+    transfers: list[str] = field(default_factory=lambda: ["ru-bpe-16k/hypernet"])
     """Transfer folders (<tokenizer>/<method> under the transfers folder), each ensembled with the original on
     its tokenizer's languages."""
     controls: list[str] = field(default_factory=lambda: ["random", "fvt", VOCABULARY])
@@ -50,7 +50,7 @@ class EnsembleEvalConfig:
     """Weights of the original tried; the one with the lowest valid bpb is reported on test (0.5 too)."""
     max_bytes_per_lang: int = 10_000
     """UTF-8 bytes of each language's test sample scored (whole chunks in draw order)."""
-    valid_max_bytes: int = 3000
+    valid_max_bytes: int = 2000
     """UTF-8 bytes of each language's valid sample on which the weights are picked."""
     vocabulary_max_bytes: int = 1_000_000
     """Train text (UTF-8 bytes) whose token counts make the vocabulary-only model."""

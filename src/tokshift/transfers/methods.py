@@ -68,7 +68,7 @@ class EncoderTransferConfig(TransferConfig):
     """Transfers of the encoder (params.yaml: encoder_transfer) to SentencePiece-style target tokenizers."""
 
     tokenizers: list[str] = field(default_factory=lambda: ["de-sp-16k", "ru-sp-16k", "ja-sp-16k", "ko-sp-16k"])
-    methods: list[str] = field(default_factory=lambda: ["fvt", "focus"])
+    methods: list[str] = field(default_factory=lambda: ["fvt"])
     focus_max_bytes: int = 1_000_000
 
 
