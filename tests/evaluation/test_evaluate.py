@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tokshift.core.params import ParamsError, from_dict
-from tokshift.evaluation.evaluate import EvaluateConfig, evaluate_all, sample_chunks
+from tokshift.data.samples import sample_chunks
+from tokshift.evaluation.evaluate import EvaluateConfig, evaluate_all
 from tokshift.model.base import load_model
 from tokshift.model.score import ScoreConfig, score_texts
 from tokshift.transfers.folder import apply_transfer
@@ -24,7 +25,7 @@ def test_every_model_scores_every_chunk_of_its_languages(rows, samples_file):
     models = {(r["model"], r["lang"]) for r in rows}
     assert models == {("original/original", "de"), ("original/original", "ja"), ("ja-unigram-400/fvt", "ja"),
                       ("ja-unigram-400/mean", "ja")}, "a transfer is scored on its languages only"
-    ja = sample_chunks(samples_file, "ja", 0)
+    ja = sample_chunks(samples_file, "test", "ja", "x")
     assert [(r["doc_id"], r["chunk"]) for r in rows if r["model"] == "ja-unigram-400/fvt"] == \
         [(c["doc_id"], c["chunk"]) for c in ja]
     assert all(r["bytes"] == len(c["text"].encode()) for r, c in
@@ -32,7 +33,7 @@ def test_every_model_scores_every_chunk_of_its_languages(rows, samples_file):
 
 
 def test_chunk_bits_are_the_scorers(rows, tiny_models, ja_transfers, samples_file):
-    texts = [c["text"] for c in sample_chunks(samples_file, "ja", 0)]
+    texts = [c["text"] for c in sample_chunks(samples_file, "test", "ja", "x")]
     model, tok = load_model(str(tiny_models["llama-tied"]))
     original = [r for r in rows if r["model"] == "original/original" and r["lang"] == "ja"]
     assert [r["bits"] for r in original] == pytest.approx(score_texts(model, tok, texts, SCORE).doc_bits, rel=1e-6)
@@ -46,8 +47,8 @@ def test_chunk_bits_are_the_scorers(rows, tiny_models, ja_transfers, samples_fil
 
 def test_control_methods_score_the_first_chunks_only(rows, samples_file):
     mean = [(r["doc_id"], r["chunk"]) for r in rows if r["model"] == "ja-unigram-400/mean"]
-    assert mean == [(c["doc_id"], c["chunk"]) for c in sample_chunks(samples_file, "ja", 600)]
-    assert 0 < len(mean) < len(sample_chunks(samples_file, "ja", 0))
+    assert mean == [(c["doc_id"], c["chunk"]) for c in sample_chunks(samples_file, "test", "ja", "x", 600)]
+    assert 0 < len(mean) < len(sample_chunks(samples_file, "test", "ja", "x"))
 
 
 def test_bad_config_names_the_field():

@@ -179,22 +179,30 @@ def read_samples(path: str | Path, split: str | None = None, lang: str | None = 
     return table.sort_by([("lang", "ascending"), ("split", "ascending"), ("draw", "ascending")])
 
 
-def sample_texts(path: str | Path, split: str, lang: str, field: str, max_bytes: int = 0) -> list[str]:
-    """Chunk texts of one split and language in draw order, the first up to `max_bytes` (0: all); none is an error
-    naming the params.yaml `field`."""
-    texts = read_samples(path, split, lang).column("text").to_pylist()
-    if not texts:
+def prefix(rows: list[dict], max_bytes: int) -> list[dict]:
+    """The first rows whose texts reach max_bytes UTF-8 bytes (the last may pass it); 0: all rows."""
+    out, used = [], 0
+    for row in rows:
+        if max_bytes and used >= max_bytes:
+            break
+        out.append(row)
+        used += size(row["text"])
+    return out
+
+
+def sample_chunks(path: str | Path, split: str, lang: str, field: str, max_bytes: int = 0) -> list[dict]:
+    """Chunks ({doc_id, chunk, text}) of one split and language in draw order, the first up to `max_bytes` (0: all);
+    none is an error naming the params.yaml `field`."""
+    rows = read_samples(path, split, lang).select(["doc_id", "chunk", "text"]).to_pylist()
+    if not rows:
         raise InputError(f"{path}: no {split} sample for language '{lang}'; add it to params.yaml: samples.langs "
                          f"or fix {field}")
-    if not max_bytes:
-        return texts
-    out, used = [], 0
-    for text in texts:
-        if used >= max_bytes:
-            break
-        out.append(text)
-        used += size(text)
-    return out
+    return prefix(rows, max_bytes)
+
+
+def sample_texts(path: str | Path, split: str, lang: str, field: str, max_bytes: int = 0) -> list[str]:
+    """The texts of sample_chunks."""
+    return [row["text"] for row in sample_chunks(path, split, lang, field, max_bytes)]
 
 
 def valid_texts(corpus: str | Path, samples: str | Path | None, lang: str, max_bytes: int, field: str) -> list[str]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from transformers import PreTrainedModel
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from tokshift.bytelevel.bpe import ByteBPE
 from tokshift.bytelevel.ensemble import combine
@@ -29,7 +29,7 @@ from tokshift.core.device import DEVICES, autocast, is_device_name, resolve_devi
 from tokshift.core.errors import MissingFileError
 from tokshift.core.params import check
 from tokshift.data.corpus import capped_texts, split_texts
-from tokshift.data.samples import read_samples, size
+from tokshift.data.samples import sample_chunks
 from tokshift.hypernet.folder import base_fingerprint
 from tokshift.model.base import load_model
 from tokshift.model.score import ScoreConfig, bos_id, score_texts
@@ -80,19 +80,8 @@ class Scored:
     token_bits: list[float]
 
 
-def sample_chunks(samples: Path, split: str, lang: str, max_bytes: int) -> list[dict]:
-    """The sample's first chunks ({doc_id, text}) of one split and language up to max_bytes."""
-    out, used = [], 0
-    for row in read_samples(samples, split, lang).select(["doc_id", "text"]).to_pylist():
-        if used >= max_bytes:
-            break
-        out.append(row)
-        used += size(row["text"])
-    return out
-
-
-def score_chunks(model: PreTrainedModel, tokenizer, bpe: ByteBPE, chunks: list[dict], cfg: EnsembleEvalConfig,
-                 device: torch.device, desc: str) -> Scored:
+def score_chunks(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, bpe: ByteBPE, chunks: list[dict],
+                 cfg: EnsembleEvalConfig, device: torch.device, desc: str) -> Scored:
     """Per-byte distributions (each chunk its own text after BOS) and the token-level bits of the same chunks."""
     dists, byte_bits = [], []
     with autocast(device, cfg.bf16):
@@ -135,14 +124,14 @@ def ensemble_all(base_dir: Path, transfers_dir: Path, samples: Path, corpus: Pat
     langs = {folder: read_meta(folder).get("languages") or [] for folder in folders}
     chunks, original = {}, {}
     for lang in dict.fromkeys(lang for folder in folders for lang in langs[folder]):
-        chunks[lang] = {"valid": sample_chunks(samples, "valid", lang, cfg.valid_max_bytes),
-                        "test": sample_chunks(samples, "test", lang, cfg.max_bytes_per_lang)}
+        chunks[lang] = {split: sample_chunks(samples, split, lang, "ensemble_eval.transfers", max_bytes)
+                        for split, max_bytes in (("valid", cfg.valid_max_bytes), ("test", cfg.max_bytes_per_lang))}
         original[lang] = {split: score_chunks(model, tok, original_bpe, part, cfg, device, f"original/{lang}")
                           for split, part in chunks[lang].items()}
     out: dict[str, dict] = {}
     changed = False  # the loaded model holds more than the base's weights (a transfer with weights.safetensors)
     for folder in folders:
-        seconds = [folder] + [folder.parent / c for c in cfg.controls if c != VOCABULARY]
+        seconds = [folder] + [folder.parent / c for c in cfg.controls if c not in (VOCABULARY, folder.name)]
         missing = [s for s in seconds if not (s / "transfer.json").is_file()]
         if missing:
             raise MissingFileError(f"{missing[0]}: no transfer.json; ensemble_eval.controls names methods transferred "

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tokshift.core.device import DEVICES, autocast, is_device_name, resolve_device
-from tokshift.core.errors import InputError
 from tokshift.core.params import check
-from tokshift.data.samples import read_samples, size
+from tokshift.data.samples import prefix, sample_chunks, size
 from tokshift.hypernet.folder import base_fingerprint
 from tokshift.model.base import load_model
 from tokshift.model.score import ScoreConfig, score_texts
@@ -50,32 +49,13 @@ class EvaluateConfig:
         check(is_device_name(self.device), "device", f"must be {DEVICES}, got '{self.device}'")
 
 
-def prefix(rows: list[dict], max_bytes: int) -> list[dict]:
-    """The first rows whose texts reach max_bytes UTF-8 bytes (the last may pass it); 0: all rows."""
-    out, used = [], 0
-    for row in rows:
-        if max_bytes and used >= max_bytes:
-            break
-        out.append(row)
-        used += size(row["text"])
-    return out
-
-
-def sample_chunks(samples: Path, lang: str, max_bytes: int) -> list[dict]:
-    """The test sample's chunks of one language ({doc_id, chunk, text}) in draw order, the first up to max_bytes."""
-    rows = read_samples(samples, "test", lang).select(["doc_id", "chunk", "text"]).to_pylist()
-    if not rows:
-        raise InputError(f"{samples}: no test sample for language '{lang}'; add it to params.yaml: samples.langs or "
-                         "remove it from evaluate.langs")
-    return prefix(rows, max_bytes)
-
-
 def evaluate_all(base_dir: Path, transfer_dirs: list[Path], samples: Path, cfg: EvaluateConfig) -> list[dict]:
     """Per-chunk rows (model, tokenizer, method, lang, doc_id, chunk, bits, bytes, tokens): original first, then
     every transfer on its tokenizer's languages. The base model is loaded once; each transfer swaps its embeddings.
     """
     device = resolve_device(cfg.device, "evaluate.device")
-    chunks = {lang: sample_chunks(samples, lang, cfg.max_bytes_per_lang) for lang in cfg.langs}
+    chunks = {lang: sample_chunks(samples, "test", lang, "evaluate.langs", cfg.max_bytes_per_lang)
+              for lang in cfg.langs}
     model, tok = load_model(str(base_dir), device=device)
     base = base_fingerprint(model)  # before any transfer changes the model
     rows = []
