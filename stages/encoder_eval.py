@@ -7,20 +7,9 @@ from tokshift.core.atomic import write_csv, write_json
 from tokshift.core.params import load_section
 from tokshift.encoders.evaluate import EncoderEvalConfig, evaluate_encoder
 from tokshift.stage import run_stage, stage_parser
+from tokshift.stats.bootstrap import spread
 
 IDENTITY = ("model", "tokenizer", "method", "lang")
-
-
-def flat(row: dict) -> dict:
-    """Comparisons ({value, lo, hi, verdict}) spread into columns, for the CSV."""
-    out = {}
-    for key, value in row.items():
-        if isinstance(value, dict):
-            out.update({key: value["value"], f"{key}_lo": value["lo"], f"{key}_hi": value["hi"],
-                        f"{key}_verdict": value["verdict"]})
-        else:
-            out[key] = value
-    return out
 
 
 def main(args) -> None:
@@ -31,7 +20,7 @@ def main(args) -> None:
     for row in rows:
         metrics.setdefault(row["model"], {})[row["lang"]] = {k: v for k, v in row.items() if k not in IDENTITY}
     write_json(args.metrics, metrics)
-    write_csv(args.table, [flat(row) for row in rows])
+    write_csv(args.table, [spread(row) for row in rows])
 
 
 if __name__ == "__main__":

@@ -14,19 +14,20 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from tokenizers import Tokenizer
 from transformers import LlamaConfig, LlamaForCausalLM
+
+from tokshift.stats.tokens import encode_ids
 
 WIDTH = 8
 
 
 def token_counts(tokenizer: Tokenizer, texts: list[str]) -> torch.Tensor:
     """How often each id of the tokenizer occurs in its encodings of `texts` (no special tokens added)."""
-    counts = torch.zeros(tokenizer.get_vocab_size(with_added_tokens=True), dtype=torch.float64)
-    for enc in tokenizer.encode_batch(texts, add_special_tokens=False):
-        counts += torch.bincount(torch.tensor(enc.ids, dtype=torch.long), minlength=len(counts)).double()
-    return counts
+    ids, _ = encode_ids(tokenizer, texts, batch_size=1024)
+    return torch.from_numpy(np.bincount(ids, minlength=tokenizer.get_vocab_size(with_added_tokens=True))).double()
 
 
 @torch.no_grad()

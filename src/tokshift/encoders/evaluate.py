@@ -233,6 +233,6 @@ def with_intervals(rows: list[dict], draws: int) -> list[dict]:
             for name, ref in refs.items():
                 if ref in by_model:
                     diff = paired_mean_difference(items[key], by_model[ref]["per_item"][key], items["page"], draws)
-                    extra[f"{key}_{name}"] = {**diff.as_dict(4), "verdict": diff.verdict}
+                    extra[f"{key}_{name}"] = diff.comparison(4)
         out.append({**{k: v for k, v in row.items() if k != "per_item"}, **extra})
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from tokshift.stats.bootstrap import Interval, paired_relative_difference, ratio_interval
+from tokshift.stats.bootstrap import Interval, paired_relative_difference, ratio_interval, spread
 
 ADAPTED = "+adapt"
 
@@ -56,19 +56,14 @@ def summarise(chunks: list[dict], draws: int = 2000, seed: int = 0) -> list[dict
                    "chunks": len(rows), "docs": len({r["doc_id"] for r in rows})}
         for name, ref in references(model, first["method"], first["tokenizer"]).items():
             if (ref, lang) in groups and (diff := paired(rows, groups[(ref, lang)], draws, seed)) is not None:
-                summary[name] = {**diff.as_dict(), "verdict": diff.verdict}
+                summary[name] = diff.comparison()
         out.append(summary)
     return out
 
 
 def flat(summary: dict) -> dict:
-    """A summary row with its comparisons spread into columns (vs_fvt, vs_fvt_lo, ...), for CSV."""
-    row = {k: v for k, v in summary.items() if not isinstance(v, dict)}
-    for name in ("vs_original", "vs_fvt", "vs_zero_shot"):
-        diff = summary.get(name) or {}
-        row.update({name: diff.get("value", ""), f"{name}_lo": diff.get("lo", ""), f"{name}_hi": diff.get("hi", ""),
-                    f"{name}_verdict": diff.get("verdict", "")})
-    return row
+    """A summary row with its comparisons spread into columns (vs_fvt, vs_fvt_lo, ...), every one present, for CSV."""
+    return spread(summary, ("vs_original", "vs_fvt", "vs_zero_shot"))
 
 
 def describe(diff: dict, what: str) -> str:

@@ -15,10 +15,6 @@ from tokshift.evaluation.ensemble import Scored, combined_bits
 from tokshift.stats.bootstrap import Interval, paired_relative_difference, ratio_interval
 
 
-def with_verdict(diff: Interval) -> dict:
-    return {**diff.as_dict(), "verdict": diff.verdict}
-
-
 def bpb_of(bits: list[float], chunks: list[dict], draws: int) -> Interval:
     return ratio_interval(bits, [size(c["text"]) for c in chunks], [c["doc_id"] for c in chunks], draws)
 
@@ -29,7 +25,7 @@ def alone(model: Scored, chunks: list[dict], draws: int) -> dict:
     bpb = bpb_of(model.byte_bits, chunks, draws)
     token = sum(model.token_bits) / sum(size(c["text"]) for c in chunks)
     return {"bpb": round(bpb.value, 5), "lo": round(bpb.lo, 5), "hi": round(bpb.hi, 5), "token_bpb": round(token, 5),
-            "byte_vs_token": with_verdict(paired_relative_difference(model.byte_bits, model.token_bits, docs, draws))}
+            "byte_vs_token": paired_relative_difference(model.byte_bits, model.token_bits, docs, draws).comparison()}
 
 
 def audit_pair(original: dict[str, Scored], second: dict[str, Scored], chunks: dict[str, list[dict]],
@@ -51,7 +47,7 @@ def audit_pair(original: dict[str, Scored], second: dict[str, Scored], chunks: d
                           "bpb_hi": round(bpb.hi, 5)})
             if w in (picked, 0.5):
                 result = {"bpb": round(bpb.value, 5), "lo": round(bpb.lo, 5), "hi": round(bpb.hi, 5),
-                          "vs_better": with_verdict(paired_relative_difference(bits, better.byte_bits, docs, draws))}
+                          "vs_better": paired_relative_difference(bits, better.byte_bits, docs, draws).comparison()}
                 if w == picked:
                     entry.update({"weight": w, **result})
                 if w == 0.5:

@@ -57,7 +57,7 @@ def score_files(model_dirs: list[str], texts: dict[str, str], chunk_bytes: int =
         first = next(r for r in rows if r["text"] == row["text"])
         if first is not row:
             diff = paired_relative_difference(row["chunk_bits"], first["chunk_bits"])
-            row["vs_first"] = {**diff.as_dict(), "verdict": diff.verdict}
+            row["vs_first"] = diff.comparison()
     return rows
 
 

@@ -42,6 +42,23 @@ class Interval:
     def as_dict(self, digits: int = 5) -> dict[str, float]:
         return {"value": round(self.value, digits), "lo": round(self.lo, digits), "hi": round(self.hi, digits)}
 
+    def comparison(self, digits: int = 5) -> dict:
+        """A difference as reported: {value, lo, hi, verdict}."""
+        return {**self.as_dict(digits), "verdict": self.verdict}
+
+
+def spread(row: dict, names: tuple[str, ...] = ()) -> dict:
+    """A row with each comparison ({value, lo, hi, verdict}) spread into the columns name, name_lo, name_hi and
+    name_verdict, for CSV; each of `names` the row lacks gets empty columns."""
+    out = {}
+    for key, value in {**row, **{n: {} for n in names if n not in row}}.items():
+        if isinstance(value, dict):
+            out.update({key: value.get("value", ""), f"{key}_lo": value.get("lo", ""),
+                        f"{key}_hi": value.get("hi", ""), f"{key}_verdict": value.get("verdict", "")})
+        else:
+            out[key] = value
+    return out
+
 
 def group_sums(groups: Sequence, *columns: Sequence[float]) -> list[np.ndarray]:
     """Each column summed within each group (groups in first-seen order).
