@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="texts are scored in paragraph-aligned chunks of about this size (the 95%% intervals)")
     v.add_argument("--window", type=int, default=512)
     v.add_argument("--stride", type=int, default=384)
-    v.add_argument("--device", default="auto", help="where the model runs: " + DEVICE_HELP + "; bf16 autocast on CUDA")
+    v.add_argument("--device", default="auto",
+                   help="where the model runs: " + DEVICE_HELP + "; bf16 autocast on CUDA and bf16-native CPUs")
     m = sub.add_parser("mixture", help="infer the training-data mixture of a BPE tokenizer from its merge list")
     m.add_argument("tokenizer_dir", help="tokenizer folder (a tokenizer.json with a BPE merge list)")
     m.add_argument("--categories", nargs="+", default=None, help="corpus languages and code whose train split is "

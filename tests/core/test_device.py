@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from tokshift.cli import main as cli_main
-from tokshift.core.device import DeviceError, autocast, is_device_name, resolve_device, uses_bf16
+from tokshift.core.device import DeviceError, autocast, cpu_has_bf16, is_device_name, resolve_device, uses_bf16
 from tokshift.core.params import ParamsError, from_dict
 from tokshift.dynamic.evaluate import DynamicEvalConfig
 from tokshift.evaluation.evaluate import EvaluateConfig, evaluate_all
@@ -51,9 +51,24 @@ def test_every_model_stage_has_the_setting(cls, section):
         from_dict(cls, {"device": "gpu"}, section)
 
 
-def test_cpu_stays_float32():
-    assert not uses_bf16(torch.device("cpu"))
-    with autocast(torch.device("cpu")):
+def test_a_cpu_is_bf16_native_by_its_flags(tmp_path):
+    native, plain = tmp_path / "native", tmp_path / "plain"
+    native.write_text("flags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni\n")
+    plain.write_text("flags\t\t: fpu avx2 avx512f avx512_vnni\n")
+    assert cpu_has_bf16(str(native))
+    assert not cpu_has_bf16(str(plain))
+    assert not cpu_has_bf16(str(tmp_path / "absent"))  # not Linux: float32
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_cpu_autocasts_to_bf16_only_where_native_and_asked(monkeypatch, native):
+    monkeypatch.setattr("tokshift.core.device.cpu_has_bf16", lambda: native)
+    cpu = torch.device("cpu")
+    assert uses_bf16(cpu) is native
+    assert not uses_bf16(cpu, bf16=False)
+    with autocast(cpu):
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == (torch.bfloat16 if native else torch.float32)
+    with autocast(cpu, bf16=False):
         assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32
 
 

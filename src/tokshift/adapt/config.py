@@ -60,7 +60,7 @@ class AdaptConfig:
     device: str = "auto"
     """Where training runs: auto (CUDA when torch sees a GPU, else CPU), cpu, cuda or cuda:N."""
     bf16: bool = True
-    """bf16 autocast on CUDA (CPU runs in float32)."""
+    """bf16 autocast (matrix products; losses stay float32) on CUDA and on bf16-native CPUs (core.device.uses_bf16)."""
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "eval_every", "eval_max_bytes", "checkpoint_every", "max_train_bytes"):

@@ -36,7 +36,7 @@ from tokshift.adapt.masked import mask_tokens, pseudo_bits, start_id
 from tokshift.adapt.trainable import lora_model, parameter_groups
 from tokshift.adapt.warmup import DistillBatches, distill_loss
 from tokshift.core.atomic import atomic_dir
-from tokshift.core.device import autocast, resolve_device
+from tokshift.core.device import autocast, mixed_precision, resolve_device
 from tokshift.core.errors import InputError
 from tokshift.core.params import check
 from tokshift.core.tensors import load_tensors
@@ -66,8 +66,8 @@ class Adaptation:
 
         self.cfg, self.transfer_dir = cfg, Path(transfer_dir)
         self.meta, _ = read_transfer(self.transfer_dir)  # first: a damaged folder is named before any work
-        cuda = resolve_device(cfg.device, "adapt.device").type == "cuda"  # cpu=True: CPU processes on gloo
-        self.acc = Accelerator(cpu=not cuda, mixed_precision="bf16" if cfg.bf16 and cuda else "no")
+        device = resolve_device(cfg.device, "adapt.device")  # cpu=True: CPU processes on gloo
+        self.acc = Accelerator(cpu=device.type != "cuda", mixed_precision=mixed_precision(device, cfg.bf16))
         self.device, self.is_main = self.acc.device, self.acc.is_main_process
         check(cfg.batch_size % self.acc.num_processes == 0, "adapt.batch_size",
               f"must be a multiple of the {self.acc.num_processes} processes, got {cfg.batch_size}")

@@ -61,7 +61,7 @@ class EnsembleEvalConfig:
     device: str = "auto"
     """Where the model runs: auto (CUDA when torch sees a GPU, else CPU), cpu, cuda or cuda:N."""
     bf16: bool = True
-    """bf16 autocast on CUDA. The CPU always runs float32."""
+    """bf16 autocast (matrix products; losses stay float32) on CUDA and on bf16-native CPUs (core.device.uses_bf16)."""
 
     def __post_init__(self) -> None:
         check(bool(self.transfers), "transfers", "must name at least one <tokenizer>/<method> folder")

@@ -87,7 +87,7 @@ class TrainConfig:
     """Where training runs: auto (CUDA when torch sees a GPU, else CPU), cpu, cuda or cuda:N (under torchrun /
     accelerate launch each process takes its own GPU)."""
     bf16: bool = True
-    """bf16 autocast on GPU (CPU runs in float32)."""
+    """bf16 autocast (matrix products; losses stay float32) on CUDA and on bf16-native CPUs (core.device.uses_bf16)."""
     deterministic: bool = True
     """On CPU, torch's deterministic algorithms (the stage turns them on): reruns and resumes are bit-identical
     with any number of threads (docs/benchmarks.md: what it costs)."""

@@ -26,7 +26,7 @@ from tqdm import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
 from tokshift.core.atomic import atomic_dir
-from tokshift.core.device import resolve_device
+from tokshift.core.device import mixed_precision, resolve_device
 from tokshift.core.params import check
 from tokshift.hypernet.batch import BatchMaker, Prefetcher, StepBatch
 from tokshift.hypernet.config import OBJECTIVES, TrainConfig
@@ -75,8 +75,8 @@ class Trainer:
         from accelerate import Accelerator
 
         self.cfg, self.base_hf = cfg, base_hf
-        cuda = resolve_device(cfg.device, "hypernet.device").type == "cuda"  # cpu=True: CPU processes on gloo
-        self.acc = Accelerator(cpu=not cuda, mixed_precision="bf16" if cfg.bf16 and cuda else "no")
+        device = resolve_device(cfg.device, "hypernet.device")  # cpu=True: CPU processes on gloo
+        self.acc = Accelerator(cpu=device.type != "cuda", mixed_precision=mixed_precision(device, cfg.bf16))
         torch.manual_seed(cfg.seed)  # same initial weights on every process
         self.model = model.to(self.acc.device).eval().requires_grad_(False)
         self.fingerprint = base_fingerprint(model)

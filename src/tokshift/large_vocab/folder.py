@@ -67,7 +67,7 @@ class VocabIndexConfig:
     """Where the model runs: auto (CUDA when torch sees a GPU, else CPU; the index goes to the GPU when
     faiss-gpu is installed and index.use_gpu), cpu, cuda or cuda:N."""
     bf16: bool = True
-    """bf16 autocast on CUDA (matrix products; losses stay float32). The CPU always runs float32."""
+    """bf16 autocast (matrix products; losses stay float32) on CUDA and on bf16-native CPUs (core.device.uses_bf16)."""
 
     def __post_init__(self) -> None:
         check(self.size > 0, "size", f"must be > 0, got {self.size}")
