@@ -15,12 +15,15 @@ from tokshift.tokenization.pieces import decompose_tokens
 from tokshift.tokenization.specials import special_map
 
 
+@pytest.mark.parametrize("bf16", [False, True], ids=["float32", "bf16-autocast"])
 @pytest.mark.parametrize("name", ["llama-tied", "neox-untied", "bert-mlm"])
-def test_untrained_hypernetwork_is_fvt(tiny_models, tokenizers_dir, name):
+def test_untrained_hypernetwork_is_fvt(tiny_models, tokenizers_dir, name, bf16):
     model, base = load_model(str(tiny_models[name]))
     target = AutoTokenizer.from_pretrained(tokenizers_dir / "ja-unigram-400")
     hyper = hyper_for(model, max_pieces=64)
-    mats, info = tokenizer_matrices(hyper, target, base)
+    # training runs the hypernetwork under bf16 autocast on bf16-native CPUs and GPUs: FVT must stay exact there too
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        mats, info = tokenizer_matrices(hyper, target, base)
     plan, _ = fvt_plan(target.backend_tokenizer, base.backend_tokenizer)
     specials = special_map(target, base)
     assert set(mats) == set(embedding_matrices(model)), "one head per matrix: input, output if untied, bias"

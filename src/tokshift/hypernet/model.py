@@ -111,7 +111,8 @@ class Hypernetwork(nn.Module):
         out = {}
         for name in self.names:
             base = getattr(self, f"base_{name}")
-            residual = torch.einsum("np,np...->n...", weights, base[safe])
+            with torch.autocast(device.type, enabled=False):  # float32 under bf16 autocast: the residual is FVT exactly
+                residual = torch.einsum("np,np...->n...", weights, base[safe])
             delta = self.heads[name](pooled)
             out[name] = residual + (delta.squeeze(-1) if name == "bias" else delta) * getattr(self, f"std_{name}")
         return out
