@@ -1,10 +1,10 @@
 """Valid bpb against training seconds for hypernetwork objectives: the stage run once per variant, same seed.
 
 Each variant is `name=override,override,...` of params.yaml's hypernet section (values parsed as YAML);
-every variant gets the same eval tokenizers and valid text as the stage, and its own fresh checkpoint
+every variant gets the same eval tokenizers and valid sample as the stage, and its own fresh checkpoint
 folder. Each variant's curve (the stage's bpb CSV: step, training seconds without the evaluations, bpb
-per eval tokenizer, FVT levels) is kept as --out/<name>.csv (a DVC plot), and all curves in the folder
-are drawn to --png. Example (the figures in docs/hypernet.md):
+per eval tokenizer, FVT levels) is kept as --out/<name>.csv (a DVC plot) next to its metrics
+(--out/<name>.json), and all curves in the folder are drawn to --png. Example (the figures in docs/hypernet.md):
 
     python bench/hypernet_objectives.py --out docs/hypernet_variants --png docs/hypernet_variants.png \
         --variant "lm=objective=lm,steps=40,eval_every=20" --variant "hidden=objective=hidden,steps=100,eval_every=50"
@@ -52,9 +52,10 @@ def run_variant(name: str, overrides: dict, params: dict, args, tmp: Path) -> No
     folder.mkdir()
     (folder / "params.yaml").write_text(yaml.safe_dump({"hypernet": merged(params["hypernet"], overrides)}))
     cmd = [sys.executable, "stages/hypernet.py", "--params", str(folder / "params.yaml"), "--model", args.model,
-           "--corpus", args.corpus, "--out", str(folder / "out"), "--checkpoints", str(folder / "ckpt"),
-           "--metrics", str(folder / "metrics.json"), "--curve", str(folder / "train.csv"),
-           "--bpb-curve", str(Path(args.out) / f"{name}.csv"), "--png", str(folder / "bpb.png")]
+           "--corpus", args.corpus, "--samples", args.samples, "--out", str(folder / "out"),
+           "--checkpoints", str(folder / "ckpt"), "--metrics", str(Path(args.out) / f"{name}.json"),
+           "--curve", str(folder / "train.csv"), "--bpb-curve", str(Path(args.out) / f"{name}.csv"),
+           "--png", str(folder / "bpb.png")]
     print(f"variant {name}: {overrides}", flush=True)
     subprocess.run(cmd, cwd=ROOT, check=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
     print((Path(args.out) / f"{name}.csv").read_text(encoding="utf-8"), flush=True)
@@ -65,8 +66,10 @@ def main() -> None:
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--model", default="storage/models/base")
     parser.add_argument("--corpus", default="storage/corpus/corpus.parquet")
+    parser.add_argument("--samples", default="storage/samples/samples.parquet", help="the stage's valid sample")
     parser.add_argument("--variant", action="append", required=True, help="name=key=value,key=value (repeatable)")
-    parser.add_argument("--out", required=True, help="folder of curves, one CSV per variant (others are kept)")
+    parser.add_argument("--out", required=True, help="folder of curves and metrics, a CSV and a JSON per variant "
+                        "(others are kept)")
     parser.add_argument("--png", required=True, help="figure of every curve in --out")
     args = parser.parse_args()
     params = yaml.safe_load(Path(args.params).read_text(encoding="utf-8"))

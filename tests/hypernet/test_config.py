@@ -8,7 +8,8 @@ from tokshift.core.params import ParamsError
 from tokshift.hypernet.config import TrainConfig
 
 
-@pytest.mark.parametrize("field,value", [("ema_decay", 1.0), ("ema_decay", -0.1), ("lr", 0.0), ("identity_steps", 999)])
+@pytest.mark.parametrize("field,value", [("ema_decay", 1.0), ("ema_decay", -0.1), ("lr", 0.0), ("compose_steps", 999),
+                                         ("compose_holdout", 1.0)])
 def test_bad_training_config_names_the_field(field, value):
     from tokshift.core.params import ParamsError
     from tokshift.hypernet.config import TrainConfig

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow  # runs the stage script, killed and under DDP
 
 PARAMS = {"hypernet": {
     "steps": 6, "batch_size": 2, "seq_len": 16, "langs": ["de", "ja"], "lr": 0.01, "warmup_steps": 1, "ema_decay": 0.5,
-    "identity_steps": 1, "identity_batch": 16, "checkpoint_every": 2, "eval_every": 3, "eval_max_bytes": 300,
+    "compose_steps": 1, "compose_batch": 16, "checkpoint_every": 2, "eval_every": 3, "eval_max_bytes": 300,
     "eval_tokenizers": [],
     "model": {"n_layers": 1, "hidden": 16, "n_heads": 2},
     "sampler": {"vocab_min": 20, "vocab_max": 40, "cache_texts": 6, "max_piece_chars": 6}}}
@@ -81,7 +81,7 @@ def test_saved_network_is_the_weight_average(reference):
 def test_resume_after_kill_is_exact(reference, tiny_models, corpus_file, tokenizers_dir, tmp_path):
     params = json.loads(json.dumps(PARAMS))
     params["hypernet"]["eval_tokenizers"] = [str(tokenizers_dir / "de-bpe-400")]
-    # the 3rd lm step is step 3 (step 0 is an identity step)
+    # the 3rd lm step is step 3 (step 0 is a compositional warm-up step)
     kill = ["tests/kill_at.py", "tokshift.hypernet.loop:Trainer.lm_step", "3", "stages/hypernet.py"]
     killed = run_stage(tmp_path, tiny_models["llama-tied"], corpus_file, params, script=kill, check=False)
     assert killed.returncode == -9 and not (tmp_path / "out").exists()

@@ -22,7 +22,7 @@ OBJECTIVES = ("lm", "hidden", "segment", "pooled")
 @dataclass
 class TrainConfig:
     steps: int = 300
-    """Optimizer steps (identity warm-up included)."""
+    """Optimizer steps (the compositional warm-up's included)."""
     batch_size: int = 8
     """Texts per step and process."""
     seq_len: int = 128
@@ -36,7 +36,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     """AdamW weight decay."""
     warmup_steps: int = 10
-    """Linear warmup steps before the cosine decay to 0."""
+    """Linear warmup steps before the cosine decay to 0 (in each phase: the warm-up, then the objective)."""
     grad_clip: float = 1.0
     """Max gradient norm."""
     ema_decay: float = 0.99
@@ -61,15 +61,22 @@ class TrainConfig:
     pooled_weight: float = 1.0
     """Weight of the 'pooled' term (mean 1 - cosine of the student's and teacher's mean-pooled last states)."""
     hidden_steps: int = 0
-    """Warm-up steps after identity_steps that train with 'hidden' alone; `objective` afterwards."""
+    """Warm-up steps after compose_steps that train with 'hidden' alone; `objective` afterwards."""
     prefetch: bool = False
     """Build the next step's batch (sampled tokenizer, tokenization, pieces) in a background thread while the
     current step runs; results are identical either way. Off by default: on 2 CPU cores the thread takes cores
     from the models' own threads (see docs/hypernet.md)."""
-    identity_steps: int = 0
-    """Warm-up steps of the identity loss only (no base-model forward)."""
-    identity_batch: int = 1024
-    """Random base tokens per identity step."""
+    compose_steps: int = 0
+    """Steps of the compositional warm-up first (compose.py: base tokens re-spelled with shorter base pieces,
+    regressed onto their own embeddings; no base-model forward, needs a BPE base). It has its own warmup + cosine
+    schedule; the objective's starts after it."""
+    compose_batch: int = 1024
+    """Base tokens per warm-up step."""
+    compose_identity: float = 0.0
+    """Share of warm-up tokens given whole (one piece, themselves): keeps the base's own tokens exact, as the lexical
+    loss does after the warm-up."""
+    compose_holdout: float = 0.05
+    """Share of the base tokens the warm-up never trains on: its generalisation is measured on them."""
     checkpoint_every: int = 25
     """Steps between checkpoints."""
     keep_checkpoints: int = 2
@@ -106,25 +113,29 @@ class TrainConfig:
         check(self.lr > 0, "lr", f"must be > 0, got {self.lr}")
         check(0.0 <= self.ema_decay < 1.0, "ema_decay", f"must be in [0, 1), got {self.ema_decay}")
         check(bool(self.langs), "langs", "must name at least one language")
-        check(0 <= self.identity_steps <= self.steps, "identity_steps",
-              f"must be in [0, steps], got {self.identity_steps}")
+        check(0 <= self.compose_steps <= self.steps, "compose_steps",
+              f"must be in [0, steps], got {self.compose_steps}")
+        check(self.compose_batch > 0, "compose_batch", f"must be > 0, got {self.compose_batch}")
+        check(0.0 <= self.compose_holdout < 1.0, "compose_holdout", f"must be in [0, 1), got {self.compose_holdout}")
+        check(0.0 <= self.compose_identity <= 1.0, "compose_identity",
+              f"must be in [0, 1], got {self.compose_identity}")
         terms = self.objective.split("+")
         check(bool(terms) and set(terms) <= set(OBJECTIVES) and len(set(terms)) == len(terms), "objective",
               f"must join distinct terms of {'/'.join(OBJECTIVES)} with '+', got {self.objective!r}")
         check(self.hidden_layers >= 0, "hidden_layers", f"must be >= 0 (0 = a third of the depth), got "
               f"{self.hidden_layers}")
-        check(0 <= self.hidden_steps <= self.steps - self.identity_steps, "hidden_steps",
-              f"must be in [0, steps - identity_steps], got {self.hidden_steps}")
+        check(0 <= self.hidden_steps <= self.steps - self.compose_steps, "hidden_steps",
+              f"must be in [0, steps - compose_steps], got {self.hidden_steps}")
 
     def stream(self) -> StreamConfig:
         """What the text stream reads of this config."""
         return StreamConfig(langs=self.langs, batch_size=self.batch_size, chars=self.text_chars or 4 * self.seq_len,
                             cache_texts=self.sampler.cache_texts, max_piece_chars=self.sampler.max_piece_chars,
-                            seed=self.seed, first_step=self.identity_steps)
+                            seed=self.seed, first_step=self.compose_steps)
 
     def terms(self, step: int) -> set[str]:
-        """The objective's terms at `step` (an LM step: after the identity warm-up)."""
-        if step < self.identity_steps + self.hidden_steps:
+        """The objective's terms at `step` (a step after the compositional warm-up)."""
+        if step < self.compose_steps + self.hidden_steps:
             return {"hidden"}
         return set(self.objective.split("+"))
 

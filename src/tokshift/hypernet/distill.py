@@ -13,6 +13,7 @@
   bidirectional model both tokenizations cover exactly the same text (batch.py cuts the student there).
 - forward_states: a model's forward with the residual stream after layer L captured (and optionally
   nothing run above it), for any architecture whose blocks form one ModuleList.
+- distill_terms: the terms a step trains, from one teacher pass and one student pass.
 Leaves out: attention-output targets.
 """
 
@@ -24,6 +25,9 @@ from torch.func import functional_call
 from transformers import PreTrainedModel
 
 from tokshift.hypernet.align import Alignment
+from tokshift.hypernet.batch import StepBatch
+from tokshift.hypernet.objective import causal_ce
+from tokshift.model.embeddings import embedding_params
 
 
 class _Stop(Exception):
@@ -111,3 +115,27 @@ def teacher_outputs(model: PreTrainedModel, ids: torch.Tensor, mask: torch.Tenso
                     full: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The base model on its own tokenization: (states after `layers` blocks, logits when `full`)."""
     return forward_states(model, {"input_ids": ids, "attention_mask": mask}, layers, stop=not full)
+
+
+def distill_terms(model: PreTrainedModel, batch: StepBatch, mats: dict[str, torch.Tensor], ids: torch.Tensor,
+                  mask: torch.Tensor, terms: set[str], layers: int) -> dict[str, torch.Tensor]:
+    """The terms of `terms` (lm, hidden, pooled, segment) with `model` on its own tokenization as the teacher and
+    the embeddings `mats` of the sampled tokenization (ids, mask) in the student."""
+    dev, align = ids.device, batch.align
+    t_ids, t_mask = batch.teacher_ids.to(dev), batch.teacher_mask.to(dev)
+    t_states, t_logits = teacher_outputs(model, t_ids, t_mask, layers, full="segment" in terms)
+    full = bool(terms & {"lm", "segment"})  # only 'hidden': the student stops at the aligned layer
+    s_states, s_logits = forward_states(model, {"inputs_embeds": mats["input"][ids], "attention_mask": mask},
+                                        layers, stop=not full, params=embedding_params(model, mats))
+    out = {}
+    if "lm" in terms:
+        out["lm"] = causal_ce(s_logits, ids, mask)
+    if "hidden" in terms:
+        out["hidden"] = hidden_loss(s_states, t_states, align)
+    if "pooled" in terms:
+        out["pooled"] = pooled_loss(s_states, mask, t_states, t_mask)
+    if "segment" in terms:
+        n = len(align.student)
+        out["segment"] = segment_loss(segment_logprobs(s_logits, ids, align.student_segment.to(dev), n),
+                                      segment_logprobs(t_logits, t_ids, align.teacher_segment.to(dev), n))
+    return out

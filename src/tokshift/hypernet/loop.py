@@ -23,23 +23,15 @@ import numpy as np
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
-from transformers import get_cosine_schedule_with_warmup
 
 from tokshift.core.atomic import atomic_dir
 from tokshift.core.device import mixed_precision, resolve_device
 from tokshift.core.params import check
-from tokshift.hypernet.batch import BatchMaker, Prefetcher, StepBatch
+from tokshift.hypernet.batch import BatchMaker, Prefetcher
+from tokshift.hypernet.compose import Composer
 from tokshift.hypernet.config import OBJECTIVES, TrainConfig
 from tokshift.hypernet.curve import ValidCurve
-from tokshift.hypernet.distill import (
-    default_layers,
-    forward_states,
-    hidden_loss,
-    pooled_loss,
-    segment_logprobs,
-    segment_loss,
-    teacher_outputs,
-)
+from tokshift.hypernet.distill import default_layers, distill_terms
 from tokshift.hypernet.folder import (
     CheckpointMismatchError,
     base_fingerprint,
@@ -48,16 +40,10 @@ from tokshift.hypernet.folder import (
     save_hypernet,
 )
 from tokshift.hypernet.model import Hypernetwork
-from tokshift.hypernet.objective import (
-    causal_ce,
-    check_terms,
-    identity_loss,
-    is_causal,
-    lexical_loss,
-    lm_loss,
-)
+from tokshift.hypernet.objective import check_terms, is_causal, lexical_loss, lm_loss
+from tokshift.hypernet.schedule import phased_cosine
 from tokshift.hypernet.stream import TextStream
-from tokshift.model.embeddings import embedding_matrices, embedding_params
+from tokshift.model.embeddings import embedding_matrices
 from tokshift.tokenization.specials import special_strings
 
 log = logging.getLogger(__name__)
@@ -83,7 +69,7 @@ class Trainer:
         core = Hypernetwork(cfg.model, embedding_matrices(model)).to(self.acc.device)
         opt = torch.optim.AdamW(core.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         # The scheduler stays outside accelerate, which would step it once per process.
-        self.sched = get_cosine_schedule_with_warmup(opt, cfg.warmup_steps, cfg.steps)
+        self.sched = phased_cosine(opt, cfg.warmup_steps, [cfg.compose_steps, cfg.steps - cfg.compose_steps])
         self.hyper, self.opt = self.acc.prepare(core, opt)
         self.core = self.acc.unwrap_model(self.hyper)
         self.ema = None
@@ -91,6 +77,9 @@ class Trainer:
             self.ema = AveragedModel(self.core, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay))
             self.ema.update_parameters(self.core)  # the average starts at the initial network
         self.base_tok = base_hf.backend_tokenizer
+        self.composer = (Composer(self.base_tok, cfg.model.max_pieces, cfg.compose_holdout, cfg.seed,
+                                  cfg.compose_identity) if cfg.compose_steps else None)
+        self.heldout: dict[str, float] = {}  # the warm-up's held-out loss at its start, its end and the end
         self.specials = special_strings(base_hf)
         bos = base_hf.bos_token or base_hf.eos_token
         self.start = self.specials.index(bos) if bos in self.specials else 0  # documents start with BOS (or EOS)
@@ -152,7 +141,7 @@ class Trainer:
                            tmp / "optim.pt")
                 state = {"step": self.step, "rows": self.rows, "bpb_rows": self.bpb_rows,
                          "config": asdict(self.cfg), "base": self.fingerprint, "seconds": self.seconds,
-                         "eval_seconds": self.eval_seconds}
+                         "eval_seconds": self.eval_seconds, "heldout": self.heldout}
                 (tmp / "state.json").write_text(json.dumps(state) + "\n", encoding="utf-8")
             for old in sorted(root.glob("step-*"))[:-self.cfg.keep_checkpoints]:
                 shutil.rmtree(old, ignore_errors=True)
@@ -177,6 +166,7 @@ class Trainer:
         self.step, self.rows, self.bpb_rows = state["step"], state["rows"], state["bpb_rows"]
         self.earlier_seconds = state.get("seconds", 0.0)  # checkpoints before this field: unknown, 0
         self.eval_seconds = state.get("eval_seconds", 0.0)
+        self.heldout = state.get("heldout", {})
         log.info("resumed from %s (step %d)", folder, self.step)
 
     # --- one step ----------------------------------------------------------------------------------
@@ -193,7 +183,7 @@ class Trainer:
                 terms_loss = {"lm": lm_loss(self.model, mats, ids, mask, mask_id=self.mask_id,
                                             special_ids=torch.arange(batch.sample.n_special), generator=gen)}
             else:
-                terms_loss = self.distill_terms(batch, mats, ids, mask, terms)
+                terms_loss = distill_terms(self.model, batch, mats, ids, mask, terms, self.layers)
             lex = lexical_loss(self.core, pred, batch.known_rows, batch.known_base)
         loss = self.cfg.lexical_weight * lex
         for name, value in terms_loss.items():
@@ -205,31 +195,9 @@ class Trainer:
                 "lang": batch.lang,
                 "vocab": len(batch.sample.tokens), "tokens": int(batch.mask.sum()), "truncated": batch.pieces.truncated}
 
-    def distill_terms(self, batch: StepBatch, mats: dict[str, torch.Tensor], ids: torch.Tensor, mask: torch.Tensor,
-                      terms: set[str]) -> dict[str, torch.Tensor]:
-        """The terms of `terms` with the base model on its own tokenization as the teacher."""
-        dev, align = self.acc.device, batch.align
-        t_ids, t_mask = batch.teacher_ids.to(dev), batch.teacher_mask.to(dev)
-        t_states, t_logits = teacher_outputs(self.model, t_ids, t_mask, self.layers, full="segment" in terms)
-        full = bool(terms & {"lm", "segment"})  # only 'hidden': the student stops at the aligned layer
-        s_states, s_logits = forward_states(self.model, {"inputs_embeds": mats["input"][ids], "attention_mask": mask},
-                                            self.layers, stop=not full, params=embedding_params(self.model, mats))
-        out = {}
-        if "lm" in terms:
-            out["lm"] = causal_ce(s_logits, ids, mask)
-        if "hidden" in terms:
-            out["hidden"] = hidden_loss(s_states, t_states, align)
-        if "pooled" in terms:
-            out["pooled"] = pooled_loss(s_states, mask, t_states, t_mask)
-        if "segment" in terms:
-            n = len(align.student)
-            out["segment"] = segment_loss(segment_logprobs(s_logits, ids, align.student_segment.to(dev), n),
-                                          segment_logprobs(t_logits, t_ids, align.teacher_segment.to(dev), n))
-        return out
-
-    def identity_step(self, gen: torch.Generator) -> dict[str, float]:
+    def compose_step(self, gen: torch.Generator) -> dict[str, float]:
         with self.acc.autocast():
-            loss = identity_loss(self.core, self.hyper, self.cfg.identity_batch, gen)
+            loss = self.composer.step_loss(self.core, self.hyper, self.cfg.compose_batch, gen)
         self.backward(loss)
         return {"loss": loss.item(), "lm_loss": float("nan"), "lexical_loss": loss.item(), "hidden_loss": float("nan"),
                 "segment_loss": float("nan"), "pooled_loss": float("nan"), "lang": "", "vocab": 0, "tokens": 0,
@@ -271,7 +239,9 @@ class Trainer:
         while self.step < self.cfg.steps:
             gen = torch.Generator().manual_seed(int(np.random.SeedSequence([self.cfg.seed, self.step,
                                                                             self.acc.process_index]).generate_state(1)[0]))
-            row = self.identity_step(gen) if self.step < self.cfg.identity_steps else self.lm_step(gen)
+            if self.composer is not None and self.step in (0, self.cfg.compose_steps):
+                self.heldout[f"step_{self.step}"] = self.composer.heldout_loss(self.final)
+            row = self.compose_step(gen) if self.step < self.cfg.compose_steps else self.lm_step(gen)
             row = {"step": self.step + 1, **row, "lr": self.sched.get_last_lr()[0]}
             self.rows.append(row)
             self.step += 1
@@ -289,6 +259,8 @@ class Trainer:
             if last or self.step % self.cfg.checkpoint_every == 0:
                 self.save_checkpoint(root)
         bar.close()
+        if self.composer is not None:
+            self.heldout[f"step_{self.step}"] = self.composer.heldout_loss(self.final)
         self.batches.close()
         return {"steps": self.step, "seconds_this_run": round(time.time() - t0, 1), "fvt_bpb": fvt,
                 "final_bpb": self.bpb_rows[-1] if self.bpb_rows else {}}

@@ -5,7 +5,6 @@
   logits span the sampled vocabulary). Causal LMs predict the next token; masked LMs 15% masked tokens.
 - lexical_loss: MSE (in units of each matrix's std) to the base embeddings for sampled tokens that
   exist verbatim in the base vocabulary.
-- identity_loss: random base tokens regressed onto their own embeddings (warm-up; no base forward).
 Leaves out: the paper's auxiliary losses beyond the lexical one.
 """
 
@@ -18,7 +17,6 @@ from transformers import PreTrainedModel
 
 from tokshift.hypernet.model import Hypernetwork
 from tokshift.model.embeddings import embedding_params
-from tokshift.tokenization.pieces import pad_pieces
 
 
 def is_causal(model: PreTrainedModel) -> bool:
@@ -68,17 +66,6 @@ def lexical_loss(hyper: Hypernetwork, pred: dict[str, torch.Tensor], rows: torch
         std = getattr(hyper, f"std_{name}")
         losses.append(F.mse_loss(pred[name][rows.to(hyper.table.device)].float() / std, target / std))
     return torch.stack(losses).mean()
-
-
-def identity_loss(core: Hypernetwork, forward, n: int, generator: torch.Generator) -> torch.Tensor:
-    """Warm-up: n random base tokens, each given as its own single piece, regressed onto its embeddings.
-
-    `forward` is `core` or its DDP wrapper.
-    """
-    ids = torch.randint(0, core.table.shape[0], (n,), generator=generator)
-    pieces = pad_pieces([[int(i)] for i in ids], core.cfg.max_pieces)
-    pred = forward(pieces.ids, pieces.lengths)
-    return lexical_loss(core, pred, torch.arange(n), ids)
 
 
 def check_terms(cfg, model: PreTrainedModel, bidirectional: bool) -> None:

@@ -31,7 +31,7 @@ class StreamConfig:
     seed: int
     """Seed of the document and offset draws."""
     first_step: int = 0
-    """First step that reads text (identity warm-up steps before it read none)."""
+    """First step that reads text (compositional warm-up steps before it read none)."""
 
 
 class TextStream:

@@ -79,6 +79,7 @@ def train_hypernet(model_dir: str | Path, corpus: str | Path, out_dir: str | Pat
         **{f"final_{name}": tail_mean(rows, name) for name in LOSSES},
         "truncated_pieces": sum(r["truncated"] for r in rows),
         "parameters": trainer.core.describe()["parameters"],
+        **({"compose_heldout_loss": trainer.heldout} if cfg.compose_steps else {}),
         f"valid_{trainer.metric}": {"fvt": result["fvt_bpb"], "hypernet": {
             k.split("/")[0]: v for k, v in result["final_bpb"].items() if k.endswith("/hypernet")}},
     }
