@@ -89,9 +89,8 @@ class Composer:
         self.heldout, self.train = torch.from_numpy(np.sort(order[:cut])), torch.from_numpy(np.sort(order[cut:]))
 
     def loss(self, core: Hypernetwork, forward, ids: torch.Tensor, generator: torch.Generator,
-             identity: float | None = None) -> torch.Tensor:
+             identity: float) -> torch.Tensor:
         """Lexical loss of `ids` re-spelled (draw); `forward` is `core` or its DDP wrapper."""
-        identity = self.identity if identity is None else identity
         pieces = pad_pieces(self.tree.draw(ids, self.max_pieces, generator, identity), self.max_pieces)
         pred = forward(pieces.ids, pieces.lengths)
         return lexical_loss(core, pred, torch.arange(len(ids)), ids)
@@ -99,7 +98,7 @@ class Composer:
     def step_loss(self, core: Hypernetwork, forward, n: int, generator: torch.Generator) -> torch.Tensor:
         """The loss of n trained tokens drawn at random."""
         ids = self.train[torch.randint(0, len(self.train), (n,), generator=generator)]
-        return self.loss(core, forward, ids, generator)
+        return self.loss(core, forward, ids, generator, self.identity)
 
     @torch.no_grad()
     def heldout_loss(self, core: Hypernetwork, batch: int = 4096, seed: int = 0) -> float:

@@ -223,6 +223,13 @@ class Trainer:
         self.eval_seconds += time.time() - start
         return out
 
+    def measure_heldout(self) -> None:
+        """The warm-up's held-out loss of the saved network at this step (timed as evaluation, not training)."""
+        if self.composer is not None:
+            start = time.time()
+            self.heldout[f"step_{self.step}"] = self.composer.heldout_loss(self.final)
+            self.eval_seconds += time.time() - start
+
     # --- the loop ------------------------------------------------------------------------------------
     def train(self, checkpoint_root: Path) -> dict:
         root = checkpoint_root / self.cfg.key(self.fingerprint)
@@ -239,8 +246,8 @@ class Trainer:
         while self.step < self.cfg.steps:
             gen = torch.Generator().manual_seed(int(np.random.SeedSequence([self.cfg.seed, self.step,
                                                                             self.acc.process_index]).generate_state(1)[0]))
-            if self.composer is not None and self.step in (0, self.cfg.compose_steps):
-                self.heldout[f"step_{self.step}"] = self.composer.heldout_loss(self.final)
+            if self.step in (0, self.cfg.compose_steps):
+                self.measure_heldout()
             row = self.compose_step(gen) if self.step < self.cfg.compose_steps else self.lm_step(gen)
             row = {"step": self.step + 1, **row, "lr": self.sched.get_last_lr()[0]}
             self.rows.append(row)
@@ -259,8 +266,7 @@ class Trainer:
             if last or self.step % self.cfg.checkpoint_every == 0:
                 self.save_checkpoint(root)
         bar.close()
-        if self.composer is not None:
-            self.heldout[f"step_{self.step}"] = self.composer.heldout_loss(self.final)
+        self.measure_heldout()
         self.batches.close()
         return {"steps": self.step, "seconds_this_run": round(time.time() - t0, 1), "fvt_bpb": fvt,
                 "final_bpb": self.bpb_rows[-1] if self.bpb_rows else {}}

@@ -16,17 +16,15 @@ from torch.optim.lr_scheduler import LambdaLR
 def phase_factor(step: int, warmup: int, phases: list[int]) -> float:
     """The learning-rate factor at `step` when training runs `phases` (steps each) one after the other."""
     start = 0
-    for length in phases[:-1]:
-        if step < start + length:
+    for i, length in enumerate(phases):
+        if step < start + length or i == len(phases) - 1:  # the last phase runs on past its end (factor 0)
             break
         start += length
-    else:
-        length = phases[-1]
     local = step - start
     if local < warmup:
         return float(local) / float(max(1, warmup))
     progress = float(local - warmup) / float(max(1, length - warmup))
-    return max(0.0, 0.5 * (1.0 + math.cos(math.pi * 0.5 * 2.0 * progress)))
+    return max(0.0, 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
 def phased_cosine(opt: torch.optim.Optimizer, warmup: int, phases: list[int]) -> LambdaLR:
