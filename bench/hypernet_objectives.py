@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -59,6 +60,8 @@ def run_variant(name: str, overrides: dict, params: dict, args, tmp: Path) -> No
     print(f"variant {name}: {overrides}", flush=True)
     subprocess.run(cmd, cwd=ROOT, check=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
     print((Path(args.out) / f"{name}.csv").read_text(encoding="utf-8"), flush=True)
+    if args.keep:  # the trained hypernetwork folder, to transfer and evaluate on the test sample afterwards
+        shutil.copytree(folder / "out", Path(args.keep) / name, dirs_exist_ok=True)
 
 
 def main() -> None:
@@ -71,6 +74,7 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="folder of curves and metrics, a CSV and a JSON per variant "
                         "(others are kept)")
     parser.add_argument("--png", required=True, help="figure of every curve in --out")
+    parser.add_argument("--keep", help="folder to keep each variant's trained hypernetwork in (<keep>/<name>)")
     args = parser.parse_args()
     params = yaml.safe_load(Path(args.params).read_text(encoding="utf-8"))
     Path(args.out).mkdir(parents=True, exist_ok=True)

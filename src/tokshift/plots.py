@@ -150,6 +150,30 @@ def hypernet_variants_png(curves: Path, out: Path) -> Path:
     return save_png(fig, out)
 
 
+def adapt_variants_png(curves: Path, out: Path) -> Path:
+    """Valid bpb vs seconds of every <variant>.csv in `curves` (the adapt stage's curves), the original dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    original = None
+    for i, path in enumerate(sorted(curves.glob("*.csv"))):
+        with path.open(encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        ax.plot([float(r["seconds"]) for r in rows], [float(r["bpb"]) for r in rows], color=f"C{i}", marker="o",
+                markersize=3, label=path.stem)
+        original = float(rows[0]["original"])
+    if original is not None:
+        ax.axhline(original, color="grey", linestyle="--", label="original tokenizer")
+    ax.set_xlabel("seconds (training and evaluations)")
+    ax.set_ylabel("valid bits per byte (lower is better)")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return save_png(fig, out)
+
+
 def dynamic_png(rows_csv: Path, out: Path) -> Path:
     """Prefix token reduction vs continuation bpb change, one line per language over the merge budgets."""
     import matplotlib

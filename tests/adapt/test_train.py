@@ -104,7 +104,8 @@ def test_a_transfer_for_another_base_model_is_one_line(ja_transfers, corpus_file
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("extra", [{}, {"ema_decay": 0.5, "distill_steps": 3}], ids=["plain", "warm-up+average"])
+@pytest.mark.parametrize("extra", [{}, {"ema_decay": 0.5, "distill_steps": 3}, {"projector": True}],
+                         ids=["plain", "warm-up+average", "projector"])
 def test_a_killed_run_resumes_exactly_and_a_finished_one_is_not_retrained(ja_transfers, corpus_file, tmp_path, extra):
     settings = {**SMALL, **extra}
     reference = run(ja_transfers, corpus_file, tmp_path / "ref", **extra)
@@ -139,6 +140,7 @@ def test_a_killed_run_resumes_exactly_and_a_finished_one_is_not_retrained(ja_tra
     ("device", "gpu", "device must be auto, cpu, cuda or cuda:N"),
     ("distill_steps", 25, "distill_steps must be >= 0 and below steps (25), got 25"),
     ("ema_decay", 1.0, "ema_decay must be in [0, 1), got 1.0"),
+    ("projector_lr", 0.0, "projector_lr must be > 0, got 0.0"),
 ])
 def test_bad_settings_name_the_field(field, value, message):
     with pytest.raises(ParamsError, match="^" + re.escape(f"adapt.{message}")):
@@ -148,3 +150,22 @@ def test_bad_settings_name_the_field(field, value, message):
 def test_lora_targets_the_model_lacks_are_one_line(ja_transfers, corpus_file, tmp_path):
     with pytest.raises(InputError, match=r"^adapt\.lora_targets: \['c_attn'\] are not modules of LlamaForCausalLM"):
         run(ja_transfers, corpus_file, tmp_path, train="lora", lora_targets=["q_proj", "c_attn"])
+
+
+def test_the_projector_moves_tokens_no_batch_holds_and_is_merged_into_a_stock_export(ja_transfers, corpus_file,
+                                                                                   tmp_path):
+    done = run(ja_transfers, corpus_file, tmp_path, projector=True, projector_lr=0.01)
+    assert done.curve[-1]["bpb"] < done.curve[0]["bpb"]
+    seen = torch.unique(done.chunks[[i for s in range(6) for i in done.batches.rows(s)]])
+    unseen = torch.ones(len(done.tokenizer), dtype=torch.bool)
+    unseen[seen] = False
+    _, before = read_transfer(ja_transfers / "fvt")
+    _, after = read_transfer(tmp_path / "out")
+    assert unseen.sum() > 0 and not torch.allclose(after["input"][unseen], before["input"][unseen])
+    assert not (tmp_path / "out" / "weights.safetensors").exists(), "the projector lives in the matrices"
+    export(tmp_path / "out", tmp_path / "model")
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "model")
+    from tokshift.model.score import score_texts
+
+    got = score_texts(model, AutoTokenizer.from_pretrained(tmp_path / "model"), done.valid["ja"]).bpb
+    assert abs(got - done.curve[-1]["ja"]) < 1e-4, "the merged matrices score as the hooked model did"

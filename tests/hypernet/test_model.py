@@ -7,7 +7,7 @@ import torch
 from transformers import AutoTokenizer
 
 from tests.helpers import hyper_for
-from tokshift.heuristics.fvt import apply_plan, fvt_plan
+from tokshift.heuristics.fvt import apply_plan, fvt_matrices, fvt_plan
 from tokshift.hypernet.predict import tokenizer_matrices
 from tokshift.model.base import load_model
 from tokshift.model.embeddings import embedding_matrices
@@ -66,3 +66,20 @@ def test_copy_exact_keeps_base_rows_of_known_tokens(tiny_models, tokenizers_dir,
     assert known, "the test tokenizers share tokens with the base"
     same = [torch.equal(mats["input"][tid], emb[bid]) for tid, bid in known]
     assert all(same) if copy_exact else not any(same)
+
+
+
+def test_untie_gives_a_tied_model_an_output_head_that_starts_from_fvt(tiny_models, tokenizers_dir):
+    model, base = load_model(str(tiny_models["llama-tied"]))
+    target = AutoTokenizer.from_pretrained(tokenizers_dir / "ja-unigram-400")
+    hyper = hyper_for(model, max_pieces=64, untie=True)
+    assert hyper.names == ["input", "output"] and hyper.table.shape[1] == 32, "the shared matrix is read once"
+    mats, _ = tokenizer_matrices(hyper, target, base)
+    fvt = fvt_matrices(model, target, base)
+    assert set(fvt) == {"input"}
+    for key in ("input", "output"):
+        torch.testing.assert_close(mats[key], fvt["input"], atol=1e-5, rtol=1e-5)
+    torch.nn.init.normal_(hyper.heads["output"].weight, std=0.1)  # the heads are separate: input stays FVT
+    trained, _ = tokenizer_matrices(hyper, target, base)
+    torch.testing.assert_close(trained["input"], fvt["input"], atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(trained["output"], fvt["input"], atol=1e-3)

@@ -27,4 +27,17 @@ def test_lm_loss_matches_the_model_and_reaches_the_hypernetwork(tiny_models, nam
     loss = lm_loss(model, hyper(pieces.ids, pieces.lengths), ids, mask)
     loss.backward()
     assert hyper.proj.weight.grad is not None and hyper.proj.weight.grad.abs().sum() > 0
-    assert set(param_names(model)) == set(embedding_matrices(model))
+    assert set(param_names(model)) >= set(embedding_matrices(model)), "a tied head is named too (to untie it)"
+
+
+def test_an_output_matrix_replaces_a_tied_head_alone(tiny_models):
+    model, _ = load_model(str(tiny_models["llama-tied"]))
+    model.requires_grad_(False)
+    gen = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, model.config.vocab_size, (2, 9), generator=gen)
+    mats = {"input": embedding_matrices(model)["input"].clone(), "output": torch.randn(400, 32, generator=gen)}
+    hidden = model.model(input_ids=ids).last_hidden_state
+    expected = torch.nn.functional.cross_entropy((hidden @ mats["output"].T)[:, :-1].flatten(0, 1),
+                                                 ids[:, 1:].flatten())
+    torch.testing.assert_close(lm_loss(model, mats, ids, torch.ones_like(ids)), expected)
+    assert torch.equal(model.lm_head.weight, model.model.embed_tokens.weight), "the model itself stays tied"

@@ -30,6 +30,11 @@ class AdaptConfig:
     """Peak learning rate (cosine decay after warm-up)."""
     body_lr: float = 1e-4
     """Learning rate of LoRA adapters or of the transformer weights (train: lora / all)."""
+    projector: bool = False
+    """Also train a zero-initialised [d, d] map shared by every embedding row (rows become e + e @ W), at
+    projector_lr, merged into the matrices when saved: tokens absent from the batches move too."""
+    projector_lr: float = 1e-4
+    """Learning rate of the projector."""
     warmup_steps: int = 10
     """Linear warm-up steps."""
     weight_decay: float = 0.0
@@ -68,6 +73,7 @@ class AdaptConfig:
         check(self.seq_len >= 2, "seq_len", f"must be >= 2, got {self.seq_len}")
         check(self.train in TRAINS, "train", f"must be one of {list(TRAINS)}, got '{self.train}'")
         check(self.lr > 0 and self.body_lr > 0, "lr", f"lr and body_lr must be > 0, got {self.lr}, {self.body_lr}")
+        check(self.projector_lr > 0, "projector_lr", f"must be > 0, got {self.projector_lr}")
         check(0 <= self.distill_steps < self.steps, "distill_steps",
               f"must be >= 0 and below steps ({self.steps}), got {self.distill_steps}")
         check(self.distill_layers >= 0, "distill_layers", f"must be >= 0, got {self.distill_layers}")

@@ -33,7 +33,7 @@ from transformers import get_cosine_schedule_with_warmup
 from tokshift.adapt.config import AdaptConfig
 from tokshift.adapt.data import Batches, token_chunks
 from tokshift.adapt.masked import mask_tokens, pseudo_bits, start_id
-from tokshift.adapt.trainable import lora_model, parameter_groups
+from tokshift.adapt.trainable import PROJECTOR, add_projector, lora_model, merge_projector, parameter_groups
 from tokshift.adapt.warmup import DistillBatches, distill_loss
 from tokshift.core.atomic import atomic_dir
 from tokshift.core.device import autocast, mixed_precision, resolve_device
@@ -97,6 +97,8 @@ class Adaptation:
             self.warmup = DistillBatches(train, self.tokenizer.backend_tokenizer, base_tok.backend_tokenizer,
                                          (bos_id(self.tokenizer), bos_id(base_tok)), cfg.seq_len, cfg.batch_size,
                                          cfg.seed)
+        if cfg.projector:
+            add_projector(model)
         model = lora_model(model, cfg) if cfg.train == "lora" else model
         opt = torch.optim.AdamW(parameter_groups(model, cfg), weight_decay=cfg.weight_decay)
         # The scheduler stays outside accelerate, which would step it once per process.
@@ -257,8 +259,11 @@ class Adaptation:
             embed = embedding_param_ids(model)
             weights = {} if self.cfg.train == "embeddings" else {
                 n: p.detach().cpu().clone() for n, p in model.named_parameters() if id(p) not in embed
+                and PROJECTOR not in n.split(".")
                 and (self.cfg.train == "all" or n.rsplit(".", 2)[-2] in self.cfg.lora_targets)}
-            mats = {k: v.detach().cpu().contiguous().float().clone() for k, v in embedding_matrices(model).items()}
+            mats = merge_projector(model, {k: v.detach().cpu().float().clone()
+                                           for k, v in embedding_matrices(model).items()})
+            mats = {k: v.contiguous() for k, v in mats.items()}
         init = self.meta["method"]
         facts = {"init": init, "init_transfer": str(self.transfer_dir), "steps": self.step, "train": self.cfg.train,
                  "tokens": self.step * self.cfg.batch_size * self.cfg.seq_len, "distill_steps": self.cfg.distill_steps,

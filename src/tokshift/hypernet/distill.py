@@ -64,7 +64,7 @@ def forward_states(model: PreTrainedModel, inputs: dict, layers: int, stop: bool
 
     handle = decoder_layers(model)[layers - 1].register_forward_hook(hook)
     try:
-        out = functional_call(model, params or {}, (), {**inputs, "use_cache": False})
+        out = functional_call(model, params or {}, (), {**inputs, "use_cache": False}, tie_weights=False)
         logits = getattr(out, "logits", None)  # an encoder without a head has none
     except _Stop:
         logits = None

@@ -89,6 +89,8 @@ class Trainer:
         self.stream = TextStream(docs, cfg.stream(), self.base_tok, self.acc.process_index, self.acc.num_processes)
         self.bidirectional = not is_causal(model)  # an encoder: every state reads the whole text
         check_terms(cfg, model, self.bidirectional)
+        check(not cfg.model.untie or model.get_output_embeddings() is not None, "model.untie",
+              f"{type(model).__name__} has no LM head to untie; set hypernet.model.untie: false")
         self.layers = cfg.hidden_layers or (model.config.num_hidden_layers if self.bidirectional
                                             else default_layers(model))
         check(self.layers <= model.config.num_hidden_layers, "hidden_layers",

@@ -4,7 +4,8 @@ pieces [N, P] -> frozen base embeddings (input||output when untied), rescaled to
 + learned positions (an optional language-id embedding goes first) -> Transformer encoder -> first
 position -> one zero-initialised head per matrix, scaled by that matrix's std and added to the FVT
 residual (the mean of the pieces' base embeddings). So the untrained hypernetwork *is* FVT, and
-training is judged by how far it improves on it. Leaves out: dropout (training runs are short).
+training is judged by how far it improves on it. `untie` gives a tied base model's new tokens an output
+matrix of their own (a second head, also starting from FVT). Leaves out: dropout (training runs are short).
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ class HypernetConfig:
     loss pulls known tokens towards the base; on the default pipeline this is better (de valid bpb 2.050
     vs 2.212 with copying; FVT 2.178), because re-tuning known tokens for the new tokenizer pays."""
 
+    untie: bool = False
+    """For a base model whose LM head is tied to its input embeddings: predict an output matrix of its own (a
+    second head, trained through the head's role in the LM loss); the transfer is then an untied model
+    (`tie_word_embeddings: false`, one more [V, d] matrix). A base with an untied head always gets both."""
+
     def __post_init__(self) -> None:
         check(self.n_layers >= 0, "n_layers", f"must be >= 0, got {self.n_layers}")
         check(self.hidden >= 0, "hidden", f"must be >= 0 (0 = model width), got {self.hidden}")
@@ -51,6 +57,9 @@ class Hypernetwork(nn.Module):
     def __init__(self, cfg: HypernetConfig, base: dict[str, torch.Tensor]):
         super().__init__()
         self.cfg = cfg
+        table = torch.cat([base[n].float() for n in ("input", "output") if n in base], dim=1)
+        if cfg.untie and "output" not in base:  # a tied base: the output head starts from the shared matrix
+            base = {**base, "output": base["input"]}
         self.names = [n for n in ("input", "output", "bias") if n in base]
         dim = base["input"].shape[1]
         hidden = cfg.hidden or dim
@@ -61,7 +70,6 @@ class Hypernetwork(nn.Module):
             std = base[name].detach().float().std()
             # A constant matrix (e.g. an all-zero LM-head bias) has std 0: use 1 so scales stay finite.
             self.register_buffer(f"std_{name}", std if std > 0 else torch.ones(()), persistent=False)
-        table = torch.cat([base[n].float() for n in ("input", "output") if n in base], dim=1)
         self.register_buffer("table", table / table.std(), persistent=False)
         self.proj = nn.Linear(table.shape[1], hidden)
         self.pos = nn.Parameter(torch.zeros(cfg.max_pieces + 1, hidden))

@@ -40,7 +40,8 @@ def lm_loss(model: PreTrainedModel, mats: dict[str, torch.Tensor], ids: torch.Te
     embeds = mats["input"][ids]
     if is_causal(model):
         logits = functional_call(model, params, (), {"inputs_embeds": embeds, "attention_mask": mask,
-                                                     "use_cache": False}).logits
+                                                     "use_cache": False},
+                                tie_weights=False).logits
         return causal_ce(logits, ids, mask)
     if mask_id is None:
         raise ValueError("a masked LM needs a mask token in its tokenizer to be trained with (tokenizer.mask_token)")
@@ -51,7 +52,8 @@ def lm_loss(model: PreTrainedModel, mats: dict[str, torch.Tensor], ids: torch.Te
     if not pick.any():  # at least one masked token, so the loss is defined
         pick[0, 1 if ids.shape[1] > 1 else 0] = True
     embeds = torch.where(pick[..., None], mats["input"][mask_id].expand_as(embeds), embeds)
-    logits = functional_call(model, params, (), {"inputs_embeds": embeds, "attention_mask": mask}).logits
+    logits = functional_call(model, params, (), {"inputs_embeds": embeds, "attention_mask": mask},
+                             tie_weights=False).logits
     return F.cross_entropy(logits[pick].float(), ids[pick])
 
 

@@ -1,6 +1,7 @@
 """A model's embedding matrices by role: read them, find their parameters, swap new ones in.
 
-Roles: 'input' [V, d]; 'output' [V, d] only when the LM head is not tied to the input embeddings;
+Roles: 'input' [V, d]; 'output' [V, d] only when the LM head is not tied to the input embeddings (or a
+transfer unties a tied base: matrices with 'output' untie the head, matrices without it tie it);
 'bias' [V] only when the LM head has a bias. Every transfer method produces exactly these roles.
 Leaves out: how new matrices are computed (heuristics/, hypernet/).
 """
@@ -38,14 +39,15 @@ def embedding_matrices(model: PreTrainedModel) -> dict[str, torch.Tensor]:
 
 
 def param_names(model: PreTrainedModel) -> dict[str, str]:
-    """{'input': name of the input-embedding weight, 'output' (untied), 'bias' (LM-head bias)}."""
-    by_id = {id(p): n for n, p in model.named_parameters(remove_duplicate=False)}
-    names = {"input": by_id[id(model.get_input_embeddings().weight)]}
+    """{'input': name of the input-embedding weight, 'output' (the head's weight: its own name even when tied),
+    'bias' (LM-head bias)}."""
+    modules = {id(m): n for n, m in model.named_modules(remove_duplicate=False)}
+    names = {"input": f"{modules[id(model.get_input_embeddings())]}.weight"}
     head = model.get_output_embeddings()
-    if not tied_head(model):
-        names["output"] = by_id[id(head.weight)]
+    if head is not None:
+        names["output"] = f"{modules[id(head)]}.weight"
     if head is not None and getattr(head, "bias", None) is not None:
-        names["bias"] = by_id[id(head.bias)]
+        names["bias"] = f"{modules[id(head)]}.bias"
     return names
 
 
@@ -58,9 +60,13 @@ def embedding_param_ids(model: PreTrainedModel) -> set[int]:
 
 
 def embedding_params(model: PreTrainedModel, mats: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """{parameter name: matrix} to swap matrices into `model` with torch.func.functional_call."""
+    """{parameter name: matrix} to swap matrices into `model` with torch.func.functional_call (tie_weights=False:
+    an 'output' matrix for a tied model replaces the head alone; without one, the head is the input matrix)."""
     names = param_names(model)
-    return {names[k]: v for k, v in mats.items() if k in names}
+    params = {names[k]: v for k, v in mats.items() if k in names}
+    if "output" not in mats and "output" in names:
+        params[names["output"]] = mats["input"]
+    return params
 
 
 def set_embeddings(model: PreTrainedModel, mats: dict[str, torch.Tensor], tokenizer: PreTrainedTokenizerBase,
@@ -70,6 +76,7 @@ def set_embeddings(model: PreTrainedModel, mats: dict[str, torch.Tensor], tokeni
     if dim != model.get_input_embeddings().weight.shape[1]:
         raise EmbeddingShapeError(f"{where}: embeddings have width {dim}, the model "
                              f"{model.get_input_embeddings().weight.shape[1]}: made for another base model")
+    retie(model, tied="output" not in mats)
     model.resize_token_embeddings(n, mean_resizing=False)
     with torch.no_grad():
         model.get_input_embeddings().weight.copy_(mats["input"])
@@ -86,3 +93,18 @@ def set_embeddings(model: PreTrainedModel, mats: dict[str, torch.Tensor], tokeni
             if hasattr(cfg, field) or token is not None:
                 setattr(cfg, field, tokenizer.convert_tokens_to_ids(token) if token is not None else None)
     model.config.vocab_size = n
+
+
+def retie(model: PreTrainedModel, tied: bool) -> None:
+    """Tie the LM head to the input embeddings or give it a weight of its own (a copy), in the module and in the
+    config, so `save_pretrained` writes what stock `from_pretrained` rebuilds. A model without a head is left alone."""
+    head = model.get_output_embeddings()
+    if head is None or tied_head(model) == tied:
+        return
+    for cfg in (model.config, getattr(model.config, "get_text_config", lambda: None)()):
+        if cfg is not None and hasattr(cfg, "tie_word_embeddings"):
+            cfg.tie_word_embeddings = tied
+    if tied:
+        head.weight = model.get_input_embeddings().weight
+    else:
+        head.weight = torch.nn.Parameter(head.weight.detach().clone())
