@@ -4,7 +4,8 @@ Each --hypernet NAME=DIR (a trained hypernetwork folder) is transferred to every
 --transfer NAME=DIR (a transfer folder) is taken as it is. Every one is scored exactly as the evaluate stage scores
 (the test sample's chunks, its ScoreConfig and bf16 setting from --params) and compared, paired over the same chunks
 with 95% intervals over documents, with the models of the stage's chunks.parquet named by --against (`{tok}` is the
-transfer's tokenizer). Prints one line per (model, language), writes --out as JSON. Example (docs/hypernet.md):
+transfer's tokenizer; a model scored earlier in the same run is named `<tokenizer>/<NAME>`). Prints one line per
+(model, language), writes --out as JSON. Example (docs/hypernet.md):
 
     python bench/paired_test.py --hypernet untied=/tmp/keep/untied --out untied.json \
         --tokenizers storage/tokenizers/de-bpe-16k storage/tokenizers/ru-bpe-16k
@@ -73,6 +74,7 @@ def main() -> None:
                 dirs.append((name, out))
         for name, t_dir in dirs:
             tok, rows = score(model, base, t_dir, Path(args.samples), cfg, device)
+            stage += [{**r, "model": f"{tok}/{name}"} for r in rows]  # later models can be compared with this one
             for lang in dict.fromkeys(r["lang"] for r in rows):
                 mine = [r for r in rows if r["lang"] == lang]
                 bpb = ratio_interval([r["bits"] for r in mine], [r["bytes"] for r in mine],

@@ -30,11 +30,12 @@ class AdaptConfig:
     """Peak learning rate (cosine decay after warm-up)."""
     body_lr: float = 1e-4
     """Learning rate of LoRA adapters or of the transformer weights (train: lora / all)."""
-    projector: bool = False
+    projector: bool = True
     """Also train a zero-initialised [d, d] map shared by every embedding row (rows become e + e @ W), at
-    projector_lr, merged into the matrices when saved: tokens absent from the batches move too."""
-    projector_lr: float = 1e-4
-    """Learning rate of the projector."""
+    projector_lr, merged into the matrices when saved: tokens absent from the batches move too (docs/adapt.md: from
+    the hypernet init, 100 steps reach valid bpb 1.835 with it against 1.968 without, in the same seconds)."""
+    projector_lr: float = 3e-4
+    """Learning rate of the projector (1e-3 is level with it over 100 steps and worse over 25)."""
     warmup_steps: int = 10
     """Linear warm-up steps."""
     weight_decay: float = 0.0
