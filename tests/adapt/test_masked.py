@@ -77,7 +77,8 @@ def test_an_encoder_adapts_with_the_masked_lm_loss_and_exports(bert_transfer, co
     model = AutoModelForMaskedLM.from_pretrained(tmp_path / "model")
     tok = AutoTokenizer.from_pretrained(tmp_path / "model")
     bits, n_bytes = pseudo_bits(model, tok, done.valid["ja"], window=14)
-    assert bits / n_bytes == pytest.approx(done.curve[-1]["ja"], abs=1e-4)
+    # the projector is folded into the matrices on export: the same float32 sums in another order
+    assert bits / n_bytes == pytest.approx(done.curve[-1]["ja"], abs=5e-4)
 
 
 def test_an_encoder_refuses_the_warm_up_and_a_target_without_mask_token(bert_transfer, corpus_file, tmp_path):

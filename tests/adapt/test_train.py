@@ -169,3 +169,21 @@ def test_the_projector_moves_tokens_no_batch_holds_and_is_merged_into_a_stock_ex
 
     got = score_texts(model, AutoTokenizer.from_pretrained(tmp_path / "model"), done.valid["ja"]).bpb
     assert abs(got - done.curve[-1]["ja"]) < 1e-4, "the merged matrices score as the hooked model did"
+
+
+def test_a_transfer_applied_after_one_with_weights_gets_the_base_weights_back(ja_transfers, corpus_file, tmp_path):
+    from tokshift.hypernet.folder import base_fingerprint
+    from tokshift.model.base import load_model
+    from tokshift.model.score import score_texts
+    from tokshift.transfers.folder import apply_transfer
+
+    done = run(ja_transfers, corpus_file, tmp_path, train="all")
+    assert (tmp_path / "out" / "weights.safetensors").exists()
+    texts = done.valid["ja"]
+    fresh, _ = load_model(str(done.meta["base_model"]))
+    expected = score_texts(fresh, apply_transfer(fresh, ja_transfers / "fvt"), texts).bpb
+    shared, _ = load_model(str(done.meta["base_model"]))
+    base = base_fingerprint(shared)  # as evaluate does: one model, one transfer after the other
+    adapted = score_texts(shared, apply_transfer(shared, tmp_path / "out", base), texts).bpb
+    after = score_texts(shared, apply_transfer(shared, ja_transfers / "fvt", base), texts).bpb
+    assert adapted != expected and after == expected, "the adapted body does not stay for the next transfer"

@@ -68,15 +68,21 @@ def apply_transfer(model: PreTrainedModel, transfer_dir: str | Path,
         check_fingerprint(meta["base"], base or base_fingerprint(model), f"{transfer_dir}/transfer.json")
     tokenizer = AutoTokenizer.from_pretrained(transfer_dir)
     set_embeddings(model, mats, tokenizer, str(transfer_dir))
+    params = dict(model.named_parameters())
+    # The base values of weights an earlier transfer replaced (LoRA/all adaptations), restored before this one.
+    kept = model.__dict__.setdefault("_tokshift_base_weights", {})
+    with torch.no_grad():
+        for name, value in kept.items():
+            params[name].copy_(value)
     weights_file = transfer_dir / "weights.safetensors"
     if weights_file.exists():
         weights = load_tensors(weights_file, "redo the adaptation (`dvc repro adapt` or `tokshift adapt`)")
-        params = dict(model.named_parameters())
         unknown = sorted(set(weights) - set(params))
         if unknown:
             raise EmbeddingShapeError(f"{weights_file}: parameters {unknown[:3]} are not in this model: made for "
                                       f"another base model")
         with torch.no_grad():
             for name, value in weights.items():
+                kept.setdefault(name, params[name].detach().clone())
                 params[name].copy_(value)
     return tokenizer
