@@ -48,39 +48,54 @@ def merged(base: dict, overrides: dict) -> dict:
     return out
 
 
-def run_variant(name: str, overrides: dict, params: dict, args, tmp: Path) -> None:
-    folder = tmp / name
+def run_variant(stage: str, stage_args: list[str], name: str, overrides: dict, params: dict, args,
+                folder: Path) -> None:
+    """Run `stages/<stage>.py` once with params.yaml's section of that name plus `overrides` (its own folder for
+    outputs and checkpoints); print its curve --out/<name>.csv, and copy its `out` folder to --keep/<name> if asked."""
     folder.mkdir()
-    (folder / "params.yaml").write_text(yaml.safe_dump({"hypernet": merged(params["hypernet"], overrides)}))
-    cmd = [sys.executable, "stages/hypernet.py", "--params", str(folder / "params.yaml"), "--model", args.model,
-           "--corpus", args.corpus, "--samples", args.samples, "--out", str(folder / "out"),
-           "--checkpoints", str(folder / "ckpt"), "--metrics", str(Path(args.out) / f"{name}.json"),
-           "--curve", str(folder / "train.csv"), "--bpb-curve", str(Path(args.out) / f"{name}.csv"),
-           "--png", str(folder / "bpb.png")]
+    (folder / "params.yaml").write_text(yaml.safe_dump({stage: merged(params[stage], overrides)}))
+    cmd = [sys.executable, f"stages/{stage}.py", "--params", str(folder / "params.yaml"), "--corpus", args.corpus,
+           "--samples", args.samples, "--out", str(folder / "out"), "--checkpoints", str(folder / "ckpt"),
+           "--metrics", str(Path(args.out) / f"{name}.json"), *stage_args]
     print(f"variant {name}: {overrides}", flush=True)
     subprocess.run(cmd, cwd=ROOT, check=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
     print((Path(args.out) / f"{name}.csv").read_text(encoding="utf-8"), flush=True)
-    if args.keep:  # the trained hypernetwork folder, to transfer and evaluate on the test sample afterwards
+    if args.keep:  # the trained folder, to transfer or evaluate on the test sample afterwards
         shutil.copytree(folder / "out", Path(args.keep) / name, dirs_exist_ok=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def variant_parser(doc: str, keep: str) -> argparse.ArgumentParser:
+    """The options every variant bench takes; `keep` says what --keep keeps."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--model", default="storage/models/base")
     parser.add_argument("--corpus", default="storage/corpus/corpus.parquet")
     parser.add_argument("--samples", default="storage/samples/samples.parquet", help="the stage's valid sample")
     parser.add_argument("--variant", action="append", required=True, help="name=key=value,key=value (repeatable)")
     parser.add_argument("--out", required=True, help="folder of curves and metrics, a CSV and a JSON per variant "
                         "(others are kept)")
     parser.add_argument("--png", required=True, help="figure of every curve in --out")
-    parser.add_argument("--keep", help="folder to keep each variant's trained hypernetwork in (<keep>/<name>)")
-    args = parser.parse_args()
+    parser.add_argument("--keep", help=f"folder to keep each variant's {keep} in (<keep>/<name>)")
+    return parser
+
+
+def run_variants(args, stage: str, stage_args) -> None:
+    """Every --variant of `args` in turn; `stage_args(folder, name)` gives the stage's own further arguments."""
     params = yaml.safe_load(Path(args.params).read_text(encoding="utf-8"))
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="hypernet-variants-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"{stage}-variants-") as tmp:
         for text in args.variant:
-            run_variant(*parse_variant(text), params, args, Path(tmp))
+            name, overrides = parse_variant(text)
+            folder = Path(tmp) / name
+            run_variant(stage, stage_args(folder, name), name, overrides, params, args, folder)
+
+
+def main() -> None:
+    parser = variant_parser(__doc__, "trained hypernetwork")
+    parser.add_argument("--model", default="storage/models/base")
+    args = parser.parse_args()
+    run_variants(args, "hypernet", lambda folder, name: [
+        "--model", args.model, "--curve", str(folder / "train.csv"), "--bpb-curve", str(Path(args.out) / f"{name}.csv"),
+        "--png", str(folder / "bpb.png")])
     hypernet_variants_png(Path(args.out), Path(args.png))
 
 

@@ -33,7 +33,7 @@ from transformers import get_cosine_schedule_with_warmup
 from tokshift.adapt.config import AdaptConfig
 from tokshift.adapt.data import Batches, token_chunks
 from tokshift.adapt.masked import mask_tokens, pseudo_bits, start_id
-from tokshift.adapt.trainable import PROJECTOR, add_projector, lora_model, merge_projector, parameter_groups
+from tokshift.adapt.trainable import add_projector, is_projector, lora_model, merge_projector, parameter_groups
 from tokshift.adapt.warmup import DistillBatches, distill_loss
 from tokshift.core.atomic import atomic_dir
 from tokshift.core.device import autocast, mixed_precision, resolve_device
@@ -259,11 +259,10 @@ class Adaptation:
             embed = embedding_param_ids(model)
             weights = {} if self.cfg.train == "embeddings" else {
                 n: p.detach().cpu().clone() for n, p in model.named_parameters() if id(p) not in embed
-                and PROJECTOR not in n.split(".")
+                and not is_projector(n)
                 and (self.cfg.train == "all" or n.rsplit(".", 2)[-2] in self.cfg.lora_targets)}
-            mats = merge_projector(model, {k: v.detach().cpu().float().clone()
-                                           for k, v in embedding_matrices(model).items()})
-            mats = {k: v.contiguous() for k, v in mats.items()}
+            raw = {k: v.detach().cpu().float().clone() for k, v in embedding_matrices(model).items()}
+            mats = {k: v.contiguous() for k, v in merge_projector(model, raw).items()}
         init = self.meta["method"]
         facts = {"init": init, "init_transfer": str(self.transfer_dir), "steps": self.step, "train": self.cfg.train,
                  "tokens": self.step * self.cfg.batch_size * self.cfg.seq_len, "distill_steps": self.cfg.distill_steps,

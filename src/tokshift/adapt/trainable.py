@@ -16,6 +16,13 @@ from tokshift.adapt.config import AdaptConfig
 from tokshift.core.errors import InputError
 from tokshift.model.embeddings import embedding_param_ids, tied_head
 
+PROJECTOR = "tokshift_projector"
+
+
+def is_projector(name: str) -> bool:
+    """Whether a parameter name (under any wrapper's prefix) is the projector's."""
+    return PROJECTOR in name.split(".")
+
 
 def lora_model(model, cfg: AdaptConfig):
     """`model` with LoRA adapters on cfg.lora_targets (every one must exist); embeddings stay trainable."""
@@ -32,9 +39,10 @@ def lora_model(model, cfg: AdaptConfig):
 
 
 def parameter_groups(model, cfg: AdaptConfig) -> list[dict]:
-    """Optimizer groups: the embeddings at cfg.lr, adapters or transformer weights at cfg.body_lr."""
+    """Optimizer groups: the embeddings at cfg.lr, the projector at cfg.projector_lr, adapters or transformer weights
+    at cfg.body_lr."""
     embed = embedding_param_ids(model)
-    projector = {id(p) for n, p in model.named_parameters() if PROJECTOR in n.split(".")}
+    projector = {id(p) for n, p in model.named_parameters() if is_projector(n)}
     for name, param in model.named_parameters():
         param.requires_grad_(id(param) in embed | projector or cfg.train == "all"
                              or (cfg.train == "lora" and "lora_" in name))
@@ -43,9 +51,6 @@ def parameter_groups(model, cfg: AdaptConfig) -> list[dict]:
               {"params": [p for p in trained if id(p) in projector], "lr": cfg.projector_lr},
               {"params": [p for p in trained if id(p) not in embed | projector], "lr": cfg.body_lr}]
     return [g for g in groups if g["params"]]
-
-
-PROJECTOR = "tokshift_projector"
 
 
 class Projector(nn.Module):
