@@ -17,7 +17,7 @@ class AdaptConfig:
     """Target tokenizers (names under storage/tokenizers) whose transfers are adapted: adapt@<tokenizer>-<init>."""
     inits: list[str] = field(default_factory=lambda: ["fvt", "hypernet"])
     """Transfer methods adapted from (storage/transfer/<tokenizer>/<init>), each for the same steps."""
-    steps: int = 25
+    steps: int = 150
     """Optimizer steps of continued training."""
     batch_size: int = 8
     """Sequences per step."""
@@ -55,7 +55,7 @@ class AdaptConfig:
     """Decay of an exponential moving average of the trained weights, which is evaluated and saved (0 = off)."""
     max_train_bytes: int = 3_000_000
     """Train-split bytes of the tokenizer's languages read (documents in id order)."""
-    eval_every: int = 10
+    eval_every: int = 25
     """Steps between valid bits-per-byte evaluations (also at step 0 and at the end)."""
     eval_max_bytes: int = 3000
     """Valid-split bytes per language scored at each evaluation."""

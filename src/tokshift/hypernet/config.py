@@ -21,7 +21,7 @@ OBJECTIVES = ("lm", "hidden", "segment", "pooled")
 
 @dataclass
 class TrainConfig:
-    steps: int = 300
+    steps: int = 150
     """Optimizer steps (the compositional warm-up's included)."""
     batch_size: int = 8
     """Texts per step and process."""
@@ -81,7 +81,7 @@ class TrainConfig:
     """Steps between checkpoints."""
     keep_checkpoints: int = 2
     """Most recent checkpoints kept."""
-    eval_every: int = 100
+    eval_every: int = 50
     """Steps between bits-per-byte evaluations on eval_tokenizers (0 = only at the start and the end)."""
     eval_tokenizers: list[str] = field(default_factory=lambda: [
         "storage/tokenizers/de-bpe-16k", "storage/tokenizers/ja-unigram-16k", "storage/tokenizers/code-bpe-16k"])
