@@ -138,7 +138,7 @@ def test_a_killed_run_resumes_exactly_and_a_finished_one_is_not_retrained(ja_tra
     ("steps", 0, "steps must be > 0, got 0"),
     ("train", "bias", "train must be one of ['embeddings', 'lora', 'all'], got 'bias'"),
     ("device", "gpu", "device must be auto, cpu, cuda or cuda:N"),
-    ("distill_steps", 25, "distill_steps must be >= 0 and below steps (25), got 25"),
+    ("distill_steps", 150, "distill_steps must be >= 0 and below steps (150), got 150"),
     ("ema_decay", 1.0, "ema_decay must be in [0, 1), got 1.0"),
     ("projector_lr", 0.0, "projector_lr must be > 0, got 0.0"),
 ])
