@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, help="model folder to write")
     e.add_argument("--model", default=None, help="base model folder (default: the one in transfer.json)")
     e.add_argument("--bf16", action="store_true", help="save weights in bfloat16 (half the disk)")
+    e.add_argument("--no-chat-template", action="store_true",
+                   help="leave the base model's chat template out (needed when the target lacks its tokens)")
     e.add_argument("--metrics", default="metrics/evaluate.json",
                    help="evaluation metrics whose entry for this model goes into the model card (if present)")
     g = sub.add_parser("generate", help="generate with a large vocabulary through its FAISS index, or byte by byte")
@@ -173,7 +175,8 @@ def run_export(args: argparse.Namespace) -> None:
     meta = read_meta(Path(args.transfer_dir))
     key = f"{Path(meta['target_tokenizer']).name}/{meta['method']}"
     metrics = json.loads(Path(args.metrics).read_text()).get(key) if Path(args.metrics).is_file() else None
-    export(args.transfer_dir, args.out, args.model, torch.bfloat16 if args.bf16 else torch.float32, metrics)
+    export(args.transfer_dir, args.out, args.model, torch.bfloat16 if args.bf16 else torch.float32, metrics,
+           chat_template=not args.no_chat_template)
     print(args.out)
 
 

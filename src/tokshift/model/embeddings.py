@@ -85,6 +85,12 @@ def set_embeddings(model: PreTrainedModel, mats: dict[str, torch.Tensor], tokeni
             head.weight.copy_(mats["output"])
         if "bias" in mats:
             head.bias = torch.nn.Parameter(mats["bias"].clone())
+    set_token_ids(model, tokenizer)
+    model.config.vocab_size = n
+
+
+def set_token_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
+    """config and generation_config bos/eos/pad/unk ids: the tokenizer's (None where it has no such token)."""
     for cfg in (model.config, getattr(model, "generation_config", None)):
         if cfg is None:
             continue
@@ -92,7 +98,6 @@ def set_embeddings(model: PreTrainedModel, mats: dict[str, torch.Tensor], tokeni
             token = getattr(tokenizer, field[: -len("_id")], None)
             if hasattr(cfg, field) or token is not None:
                 setattr(cfg, field, tokenizer.convert_tokens_to_ids(token) if token is not None else None)
-    model.config.vocab_size = n
 
 
 def retie(model: PreTrainedModel, tied: bool) -> None:
