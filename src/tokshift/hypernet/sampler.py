@@ -12,6 +12,7 @@ Leaves out: BPE-style samples (the paper's choice of Unigram keeps sampling chea
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -55,8 +56,8 @@ class SubstringCounts:
 
     def pretokens(self, text: str) -> Counter[str]:
         text = self.norm.normalize_str(text) if self.norm is not None else text
-        if self.pre is None:
-            return Counter(text.split())
+        if self.pre is None:  # whitespace runs are pretokens too: a normalizer-only base (Gemma) keeps "\n"
+            return Counter(re.findall(r"\s+|\S+", text))
         return Counter(p for p, _ in self.pre.pre_tokenize_str(text))
 
     def update(self, text: str, sign: int) -> None:

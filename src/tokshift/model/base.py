@@ -132,7 +132,15 @@ def is_masked_lm(config) -> bool:
 def is_headless_encoder(config) -> bool:
     """True for encoders saved without any head (e.g. `BertModel`: sentence-embedding models such as e5)."""
     archs = config.architectures or []
-    return bool(archs) and all(a.endswith("Model") for a in archs) and not getattr(config, "is_decoder", False)
+    # by transformers' own table of base classes: a name ending in "Model" is no proof (GPT2LMHeadModel)
+    return bool(archs) and all(a in base_classes() for a in archs) and not getattr(config, "is_decoder", False)
+
+
+def base_classes() -> set[str]:
+    """Names of transformers' headless model classes (BertModel, XLMRobertaModel, ...)."""
+    from transformers.models.auto.modeling_auto import MODEL_MAPPING_NAMES
+
+    return {n for v in MODEL_MAPPING_NAMES.values() for n in ([v] if isinstance(v, str) else v)}
 
 
 def load_gguf(path: Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
@@ -167,6 +175,7 @@ def load_model(name_or_path: str, trust_remote_code: bool = False,
                              f"*.safetensors + tokenizer files)")
     try:
         config = AutoConfig.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
+        check_family(config, name_or_path)
         auto = (AutoModelForMaskedLM if is_masked_lm(config) else AutoModel if is_headless_encoder(config)
                 else AutoModelForCausalLM)
         model = auto.from_pretrained(name_or_path, config=config, dtype=torch.float32,
@@ -180,6 +189,17 @@ def load_model(name_or_path: str, trust_remote_code: bool = False,
         raise ModelLoadError(f"{name_or_path}: cannot load the model ({str(err)[:300]}); check the folder is "
                              f"complete or the hub id is right (hub ids need network)") from None
     return model.to(device).eval(), tokenizer
+
+
+def check_family(config, name: str) -> None:
+    """Refuse, in one line, the model kinds tokshift does not move: encoder-decoders and vision-language models."""
+    kind = (config.architectures or [type(config).__name__])[0]
+    if getattr(config, "is_encoder_decoder", False):
+        raise ModelLoadError(f"{name}: {kind} is an encoder-decoder model; tokshift moves decoder-only causal LMs "
+                             f"and encoders (docs/models.md lists the families)")
+    if getattr(config, "vision_config", None) is not None:
+        raise ModelLoadError(f"{name}: {kind} is a vision-language model; tokshift moves text models: save its "
+                             f"language model alone (e.g. Gemma3ForCausalLM from the text config) and point to that")
 
 
 def unreadable_weights(folder: Path) -> Path | None:
