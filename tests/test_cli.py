@@ -163,6 +163,18 @@ def test_cli_adapt_exports_and_bad_steps_are_one_line(ja_transfers, corpus_file,
         AutoTokenizer.from_pretrained(tmp_path / "m"))
 
 
+def test_cli_adapt_refuses_a_headless_encoder_in_one_line(tiny_e5, corpus_file, tmp_path, capsys):
+    from tokshift.transfers.methods import transfer
+
+    transfer(tiny_e5["folder"], tiny_e5["target"], "fvt", tmp_path / "t")
+    assert cli_main(["adapt", "--transfer", str(tmp_path / "t"), "--corpus", str(corpus_file), "--out",
+                     str(tmp_path / "a"), "--checkpoints", str(tmp_path / "ckpt"), "--steps", "2"]) == 2
+    err = capsys.readouterr().err
+    line = [x for x in err.splitlines() if "BertModel has no language-model head" in x]
+    assert len(line) == 1 and "encoder_hypernet" in line[0] and "Traceback" not in err
+    assert not (tmp_path / "a").exists()
+
+
 def test_cli_mixture_prints_weights_and_refuses_unigram(corpus_file, tokenizers_dir, tmp_path, capsys):
     args = ["mixture", "--corpus", str(corpus_file), "--categories", "de", "ru", "ja", "--merges", "60",
             "--sample-bytes", "20000"]

@@ -43,7 +43,7 @@ from tokshift.core.tensors import load_tensors
 from tokshift.data.corpus import capped_texts, split_texts
 from tokshift.data.samples import valid_texts
 from tokshift.hypernet.distill import default_layers
-from tokshift.model.base import is_masked_lm, load_model
+from tokshift.model.base import is_headless_encoder, is_masked_lm, load_model
 from tokshift.model.embeddings import embedding_matrices, embedding_param_ids
 from tokshift.model.score import ScoreConfig, bos_id, score_texts
 from tokshift.transfers.folder import apply_transfer, read_transfer, write_transfer
@@ -72,6 +72,10 @@ class Adaptation:
         check(cfg.batch_size % self.acc.num_processes == 0, "adapt.batch_size",
               f"must be a multiple of the {self.acc.num_processes} processes, got {cfg.batch_size}")
         model, base_tok = load_model(str(base_model or self.meta["base_model"]), device=self.device)
+        if is_headless_encoder(model.config):  # neither a next-token nor a masked-token head to train against
+            raise InputError(f"{self.transfer_dir}: its base {type(model).__name__} has no language-model head "
+                             f"(a sentence-embedding encoder), so there is no LM loss to adapt with; train the "
+                             f"encoder hypernetwork (hidden/pooled objective) instead: `dvc repro encoder_hypernet`")
         self.masked = is_masked_lm(model.config)  # an encoder: masked-LM loss, pseudo-likelihood curve
         check(not (self.masked and cfg.distill_steps), "adapt.distill_steps",
               f"must be 0 for a masked LM ({type(model).__name__}): aligned states need a causal model")
