@@ -111,8 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--params", default=None, help="params file whose adapt section sets the rest (default: defaults)")
     a.add_argument("--device", default="auto", help="where training runs: " + DEVICE_HELP)
     a.add_argument("--export", default=None, help="also write a full model folder here")
-    r = sub.add_parser("preset", help="run the pipeline as a DVC experiment with a preset (presets/<name>.yaml)")
-    r.add_argument("name", help="preset name (e.g. gpu, vocab-1m) or a YAML file")
+    r = sub.add_parser("preset", help="run the pipeline as a DVC experiment with a preset (presets/<name>.yaml), or a "
+                                      "pipeline preset (presets/<name>/dvc.yaml, e.g. gemma3)")
+    r.add_argument("name", help="preset name (e.g. gpu, vocab-1m, gemma3) or a YAML file")
     r.add_argument("--params", default="params.yaml", help="params file the preset changes")
     r.add_argument("--dry-run", action="store_true", help="print the dvc command instead of running it")
     return parser
@@ -122,11 +123,11 @@ def run_preset(args: argparse.Namespace) -> int:
     import shlex
     import subprocess
 
-    from tokshift.presets import overrides, preset_path
+    from tokshift.presets import command, preset_path
 
-    command = ["dvc", "exp", "run", *overrides(preset_path(args.name), args.params)]
-    print(shlex.join(command))
-    return 0 if args.dry_run else subprocess.run(command, check=False).returncode
+    cmd = command(preset_path(args.name), args.params)
+    print(shlex.join(cmd))
+    return 0 if args.dry_run else subprocess.run(cmd, check=False).returncode
 
 
 def run_transfer(args: argparse.Namespace) -> None:

