@@ -55,6 +55,36 @@ def test_dry_run_prints_the_command(capsys, monkeypatch):
     assert capsys.readouterr().out.startswith("dvc exp run -S hypernet.steps=20000")
 
 
+def test_the_gemma3_pipeline_preset_runs_its_own_dvc_yaml(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert cli_main(["preset", "gemma3", "--dry-run"]) == 0
+    assert capsys.readouterr().out.strip() == "dvc repro presets/gemma3/dvc.yaml"
+    params = yaml.safe_load((ROOT / "presets" / "gemma3" / "params.yaml").read_text(encoding="utf-8"))
+    assert params["base_model"]["name_or_path"] == "embedded:gemma-3-270m"
+    assert "Gemma Terms of Use" in (ROOT / "presets" / "gemma3" / "params.yaml").read_text(encoding="utf-8")
+    stages = yaml.safe_load((ROOT / "presets" / "gemma3" / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    outs = [o for s in stages.values() for o in s.get("do", s).get("outs", [])]
+    assert outs and all(str(o).startswith("storage/gemma3/") or str(o).startswith("plots/gemma3/")
+                        or (isinstance(o, dict) and next(iter(o)).startswith("plots/gemma3/")) for o in outs), \
+        "a preset pipeline writes beside the default run's outputs, never over them"
+
+
+def test_a_pipeline_presets_params_are_checked_before_it_runs(tmp_path):
+    from tokshift.presets import command
+
+    (tmp_path / "presets" / "p").mkdir(parents=True)
+    (tmp_path / "presets" / "p" / "dvc.yaml").write_text("stages: {}\n", encoding="utf-8")
+    params = tmp_path / "presets" / "p" / "params.yaml"
+    params.write_text("tokenizers: {x: {model: bpe, vocab_size: 10, langs: [de]}}\n", encoding="utf-8")
+    with pytest.raises(ParamsError, match=r"tokenizers\.x.*vocab_size must be >= 259"):
+        command(preset_path("p", tmp_path))
+    params.write_text("hypernett: {steps: 1}\n", encoding="utf-8")
+    with pytest.raises(ParamsError, match="section 'hypernett' is read by no stage"):
+        command(preset_path("p", tmp_path))
+    params.write_text("model_report: {prompts: 3}\n", encoding="utf-8")
+    assert command(preset_path("p", tmp_path)) == ["dvc", "repro", str(tmp_path / "presets" / "p" / "dvc.yaml")]
+
+
 @pytest.mark.slow
 def test_dvc_applies_the_overrides_as_typed_values(tmp_path):
     """A real `dvc exp run` in a scratch repo: the preset's values land in params.yaml with their types."""

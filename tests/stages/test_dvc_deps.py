@@ -46,7 +46,12 @@ def closure(script: Path) -> set[Path]:
 
 
 def stages() -> dict[str, dict]:
-    return yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    """The stages of dvc.yaml and of every pipeline preset (presets/*/dvc.yaml, whose paths are from the root too)."""
+    out = {}
+    for path in [ROOT / "dvc.yaml", *sorted((ROOT / "presets").glob("*/dvc.yaml"))]:
+        for name, stage in yaml.safe_load(path.read_text(encoding="utf-8"))["stages"].items():
+            out[f"{path.relative_to(ROOT)}:{name}"] = stage
+    return out
 
 
 @pytest.mark.parametrize("name", sorted(stages()))
