@@ -45,6 +45,10 @@ class SamplerConfig:
         check(self.cache_texts >= 1, "cache_texts", f"must be >= 1, got {self.cache_texts}")
 
 
+# a whitespace run, a word with the metaspaces (▁) before it, or a trailing run of metaspaces
+WORD = re.compile(r"\s+|▁*[^\s▁]+|▁+")
+
+
 class SubstringCounts:
     """Frequency of every substring (<= max_chars) of the pretokens of the texts added and not yet removed."""
 
@@ -56,9 +60,10 @@ class SubstringCounts:
 
     def pretokens(self, text: str) -> Counter[str]:
         text = self.norm.normalize_str(text) if self.norm is not None else text
-        if self.pre is None:  # whitespace runs are pretokens too: a normalizer-only base (Gemma) keeps "\n"
-            return Counter(re.findall(r"\s+|\S+", text))
-        return Counter(p for p, _ in self.pre.pre_tokenize_str(text))
+        parts = [text] if self.pre is None else [p for p, _ in self.pre.pre_tokenize_str(text)]
+        # Gemma's pre-tokenizer splits nothing, yet its pieces never cross a word start (▁) or whitespace: neither
+        # may a sampled piece. Byte-level and Metaspace pretokens hold no such boundary and stay whole.
+        return Counter(w for p in parts for w in WORD.findall(p))
 
     def update(self, text: str, sign: int) -> None:
         """Add (sign=1) or remove (sign=-1) one text's substrings."""
