@@ -23,3 +23,14 @@ def test_bad_training_config_names_the_field(field, value):
 def test_bad_objective_names_the_field(field, value):
     with pytest.raises(ParamsError, match=field):
         TrainConfig(**{field: value})
+
+
+def test_the_checkpoint_key_changes_with_the_training_code(monkeypatch):
+    """A resume after a change to tokshift.hypernet would continue what the old code trained: the key differs."""
+    from tokshift.hypernet import config
+
+    cfg = TrainConfig()
+    before = cfg.key({"vocab": 10})
+    assert cfg.key({"vocab": 10}) == before and cfg.key({"vocab": 11}) != before
+    monkeypatch.setattr(config, "code_digest", lambda: "other code")
+    assert cfg.key({"vocab": 10}) != before

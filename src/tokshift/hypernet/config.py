@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from tokshift.core.device import DEVICES, is_device_name
 from tokshift.core.params import check
@@ -144,11 +145,20 @@ class TrainConfig:
         return self.hidden_steps > 0 or self.objective != "lm"
 
     def key(self, fingerprint: dict) -> str:
-        """Checkpoint key: what must match for a resume (not the logging/eval knobs)."""
+        """Checkpoint key: what must match for a resume (not the logging/eval knobs), and the training code itself:
+        a run after a change to tokshift.hypernet starts afresh instead of resuming what the old code trained."""
         skip = {"checkpoint_every", "keep_checkpoints", "eval_every", "eval_tokenizers", "eval_max_bytes",
                 "embed_batch_tokens", "prefetch"}
         cfg = {k: v for k, v in asdict(self).items() if k not in skip}
-        return hashlib.sha256(json.dumps([cfg, fingerprint], sort_keys=True).encode()).hexdigest()[:16]
+        return hashlib.sha256(json.dumps([cfg, fingerprint, code_digest()], sort_keys=True).encode()).hexdigest()[:16]
+
+
+def code_digest() -> str:
+    """SHA-256 of the hypernet package's source files (what trains the network)."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 @dataclass
