@@ -46,9 +46,10 @@ def command(preset: Path, params: str | Path = "params.yaml") -> list[str]:
 
 def check_pipeline_params(params: Path) -> None:
     """Check every section of a pipeline preset's params file against its dataclass before anything runs."""
+    from tokshift.evaluation.speed import SpeedConfig
     from tokshift.tokenization.training import TokenizerConfig
 
-    configs = section_configs()
+    configs = {**section_configs(), "model_report": SpeedConfig}  # the report stage runs in pipeline presets only
     for section, value in read_yaml(params).items():
         if section == "tokenizers":
             for name, spec in value.items():
@@ -95,7 +96,6 @@ def section_configs() -> dict[str, type]:
     from tokshift.encoders.help_task import HelpTaskConfig
     from tokshift.evaluation.ensemble import EnsembleEvalConfig
     from tokshift.evaluation.evaluate import EvaluateConfig
-    from tokshift.evaluation.speed import SpeedConfig
     from tokshift.heuristics.spaces import WechselConfig
     from tokshift.hypernet.config import EncoderHypernetConfig, TrainConfig
     from tokshift.large_vocab.folder import VocabIndexConfig
@@ -110,7 +110,7 @@ def section_configs() -> dict[str, type]:
             "help_task": HelpTaskConfig, "encoder_transfer": EncoderTransferConfig, "encoder_eval": EncoderEvalConfig,
             "encoder_hypernet": EncoderHypernetConfig, "encoder_dynamic_eval": EncoderDynamicConfig,
             "mixture": MixtureConfig, "ensemble_eval": EnsembleEvalConfig, "wechsel": WechselConfig,
-            "samples": SampleConfig, "model_report": SpeedConfig}
+            "samples": SampleConfig}
 
 
 def overrides(preset: str | Path, params: str | Path = "params.yaml") -> list[str]:

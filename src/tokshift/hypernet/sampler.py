@@ -38,11 +38,17 @@ class SamplerConfig:
     """Mean of log(noise std): the std of the Gaussian noise on log scores is LogNormal(noise_mu, noise_sigma)."""
     noise_sigma: float = 4.0
     """Std of log(noise std)."""
+    specials: str = "all"
+    """Which of the base's special tokens every sample carries (their base embeddings, in every softmax): all (the
+    named ones and every added special token) or named (bos, eos, unk, pad, mask and the additional special tokens):
+    for a base with thousands of placeholder tokens (Gemma 3's 6,241 <unusedN>), which would otherwise outnumber
+    a sample's pieces in its softmax and teach the hypernetwork logits too sharp for any real tokenizer."""
 
     def __post_init__(self) -> None:
         check(0 < self.vocab_min <= self.vocab_max, "vocab_min", f"must be in (0, vocab_max], got {self.vocab_min}")
         check(self.max_piece_chars >= 2, "max_piece_chars", f"must be >= 2, got {self.max_piece_chars}")
         check(self.cache_texts >= 1, "cache_texts", f"must be >= 1, got {self.cache_texts}")
+        check(self.specials in ("all", "named"), "specials", f"must be all or named, got '{self.specials}'")
 
 
 # a whitespace run, a word with the metaspaces (▁) before it, or a trailing run of metaspaces
