@@ -41,3 +41,25 @@ def test_an_output_matrix_replaces_a_tied_head_alone(tiny_models):
                                                  ids[:, 1:].flatten())
     torch.testing.assert_close(lm_loss(model, mats, ids, torch.ones_like(ids)), expected)
     assert torch.equal(model.lm_head.weight, model.model.embed_tokens.weight), "the model itself stays tied"
+
+
+def test_the_lm_loss_on_a_models_own_embeddings_is_its_loss_on_ids_gemma3_scaling_included():
+    """Gemma 3 scales embeddings by sqrt(hidden) inside its embedding layer, which inputs_embeds skip: the loss on
+    predicted matrices must see what the model sees on token ids, or training optimises another model."""
+    import torch
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig, LlamaConfig, LlamaForCausalLM
+
+    from tokshift.hypernet.objective import causal_ce, lm_loss
+    from tokshift.model.embeddings import embedding_matrices
+
+    for model in (Gemma3ForCausalLM(Gemma3TextConfig(vocab_size=50, hidden_size=64, intermediate_size=64,
+                                                     num_hidden_layers=1, num_attention_heads=2,
+                                                     num_key_value_heads=1, head_dim=32)),
+                  LlamaForCausalLM(LlamaConfig(vocab_size=50, hidden_size=32, intermediate_size=64,
+                                               num_hidden_layers=1, num_attention_heads=2))):
+        torch.manual_seed(0)
+        ids, mask = torch.randint(0, 50, (2, 9)), torch.ones(2, 9, dtype=torch.long)
+        with torch.no_grad():
+            ours = lm_loss(model.eval(), embedding_matrices(model), ids, mask)
+            theirs = causal_ce(model(input_ids=ids, attention_mask=mask).logits, ids, mask)
+        assert torch.allclose(ours, theirs, atol=1e-5), type(model).__name__

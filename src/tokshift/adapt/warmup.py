@@ -21,6 +21,7 @@ from tokshift.adapt.data import Batches
 from tokshift.hypernet.align import Alignment, align_batch, boundary_ends
 from tokshift.hypernet.batch import pad_rows
 from tokshift.hypernet.distill import forward_states, hidden_loss
+from tokshift.model.embeddings import scaled
 
 
 def plain(tokenizer: Tokenizer) -> Tokenizer:
@@ -73,7 +74,7 @@ def distill_loss(model: PreTrainedModel, teacher_input: torch.Tensor, batch: Dis
     (the base's input embeddings) on the teacher ids; neither runs the blocks above."""
     dev = teacher_input.device
     with torch.no_grad():
-        t_states, _ = forward_states(model, {"inputs_embeds": teacher_input[batch.teacher_ids.to(dev)],
+        t_states, _ = forward_states(model, {"inputs_embeds": scaled(model, teacher_input[batch.teacher_ids.to(dev)]),
                                              "attention_mask": batch.teacher_mask.to(dev)}, layers, stop=True)
     s_states, _ = forward_states(model, {"input_ids": batch.ids.to(dev), "attention_mask": batch.mask.to(dev)},
                                  layers, stop=True)

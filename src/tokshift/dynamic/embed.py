@@ -23,6 +23,7 @@ from transformers import PreTrainedModel
 
 from tokshift.dynamic.merge import DynamicBatch, MergeConfig, dynamic_tokenize
 from tokshift.hypernet.model import Hypernetwork
+from tokshift.model.embeddings import scaled
 from tokshift.tokenization.pieces import spell
 from tokshift.tokenization.spelling import token_string
 
@@ -96,7 +97,7 @@ def continuation_bits(model: PreTrainedModel, embedder: DynamicEmbedder, prefixe
         mask = torch.ones(embeds.shape[:2], dtype=torch.long, device=embeds.device)
         # only the positions that predict the continuation need the output layer (over the whole vocabulary)
         keep = {"logits_to_keep": len(cont) + 1} if takes_logits_to_keep(model) else {}
-        logits = model(inputs_embeds=embeds, attention_mask=mask, **keep).logits[0]
+        logits = model(inputs_embeds=scaled(model, embeds), attention_mask=mask, **keep).logits[0]
         target = torch.tensor(cont, device=logits.device)
         nll = F.cross_entropy(logits[-len(cont) - 1:-1].float(), target, reduction="sum").item()
         bits.append(nll / math.log(2))
@@ -144,4 +145,4 @@ def run_dynamic(model: PreTrainedModel, embedder: DynamicEmbedder, texts: list[s
                 add_special_tokens: bool = True):
     """(model outputs, inputs) for a batch of texts tokenized dynamically, as an encoder or a classifier sees it."""
     inputs = model_inputs(embedder, dynamic_tokenize(texts, embedder.base, cfg), add_special_tokens)
-    return model(inputs_embeds=inputs.inputs_embeds, attention_mask=inputs.attention_mask), inputs
+    return model(inputs_embeds=scaled(model, inputs.inputs_embeds), attention_mask=inputs.attention_mask), inputs

@@ -27,7 +27,7 @@ from transformers import PreTrainedModel
 from tokshift.hypernet.align import Alignment
 from tokshift.hypernet.batch import StepBatch
 from tokshift.hypernet.objective import causal_ce
-from tokshift.model.embeddings import embedding_params
+from tokshift.model.embeddings import embedding_params, scaled
 
 
 class _Stop(Exception):
@@ -125,8 +125,8 @@ def distill_terms(model: PreTrainedModel, batch: StepBatch, mats: dict[str, torc
     t_ids, t_mask = batch.teacher_ids.to(dev), batch.teacher_mask.to(dev)
     t_states, t_logits = teacher_outputs(model, t_ids, t_mask, layers, full="segment" in terms)
     full = bool(terms & {"lm", "segment"})  # only 'hidden': the student stops at the aligned layer
-    s_states, s_logits = forward_states(model, {"inputs_embeds": mats["input"][ids], "attention_mask": mask},
-                                        layers, stop=not full, params=embedding_params(model, mats))
+    student = {"inputs_embeds": scaled(model, mats["input"][ids]), "attention_mask": mask}
+    s_states, s_logits = forward_states(model, student, layers, stop=not full, params=embedding_params(model, mats))
     out = {}
     if "lm" in terms:
         out["lm"] = causal_ce(s_logits, ids, mask)

@@ -16,7 +16,7 @@ from torch.func import functional_call
 from transformers import PreTrainedModel
 
 from tokshift.hypernet.model import Hypernetwork
-from tokshift.model.embeddings import embedding_params
+from tokshift.model.embeddings import embedding_params, scaled
 
 
 def is_causal(model: PreTrainedModel) -> bool:
@@ -39,7 +39,7 @@ def lm_loss(model: PreTrainedModel, mats: dict[str, torch.Tensor], ids: torch.Te
     params = embedding_params(model, mats)
     embeds = mats["input"][ids]
     if is_causal(model):
-        logits = functional_call(model, params, (), {"inputs_embeds": embeds, "attention_mask": mask,
+        logits = functional_call(model, params, (), {"inputs_embeds": scaled(model, embeds), "attention_mask": mask,
                                                      "use_cache": False},
                                 tie_weights=False).logits
         return causal_ce(logits, ids, mask)
@@ -52,7 +52,7 @@ def lm_loss(model: PreTrainedModel, mats: dict[str, torch.Tensor], ids: torch.Te
     if not pick.any():  # at least one masked token, so the loss is defined
         pick[0, 1 if ids.shape[1] > 1 else 0] = True
     embeds = torch.where(pick[..., None], mats["input"][mask_id].expand_as(embeds), embeds)
-    logits = functional_call(model, params, (), {"inputs_embeds": embeds, "attention_mask": mask},
+    logits = functional_call(model, params, (), {"inputs_embeds": scaled(model, embeds), "attention_mask": mask},
                              tie_weights=False).logits
     return F.cross_entropy(logits[pick].float(), ids[pick])
 

@@ -22,6 +22,7 @@ from transformers import PreTrainedModel
 from tokshift.core.errors import InputError
 from tokshift.core.tensors import load_tensors
 from tokshift.dynamic.merge import MergeConfig, base_encode, bpe, units
+from tokshift.model.embeddings import scaled
 from tokshift.tokenization.specials import special_ids
 from tokshift.tokenization.spelling import token_bytes, token_string
 
@@ -124,4 +125,4 @@ class LargeVocab:
         table = model.get_input_embeddings().weight
         rows = [table[i] if i < self.base_size else self.extra_input[i - self.base_size].to(table)
                 for i in ids]
-        return torch.stack(rows)
+        return scaled(model, torch.stack(rows))

@@ -38,6 +38,13 @@ def embedding_matrices(model: PreTrainedModel) -> dict[str, torch.Tensor]:
     return mats
 
 
+def scaled(model: PreTrainedModel, rows: torch.Tensor) -> torch.Tensor:
+    """Input-embedding rows as the model's own embedding layer returns them, for `inputs_embeds`: Gemma 3 multiplies
+    by sqrt(hidden) inside that layer, which a model given inputs_embeds never runs. Others: `rows` unchanged."""
+    scale = getattr(model.get_input_embeddings(), "embed_scale", None)
+    return rows if scale is None else rows * scale.to(device=rows.device, dtype=rows.dtype)
+
+
 def param_names(model: PreTrainedModel) -> dict[str, str]:
     """{'input': name of the input-embedding weight, 'output' (the head's weight: its own name even when tied),
     'bias' (LM-head bias)}."""
