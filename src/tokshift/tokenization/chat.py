@@ -45,8 +45,8 @@ def template_tokens(tok: PreTrainedTokenizerBase) -> list[str]:
 
 
 def carry_chat(target: PreTrainedTokenizerBase, base: PreTrainedTokenizerBase, where: str = "target tokenizer",
-               template: bool = True) -> dict[str, object]:
-    """Give `target` the base's role tokens (where the target has them) and chat template; returns what it carried.
+               template: bool = True) -> None:
+    """Give `target` the base's role tokens (where the target has them) and chat template.
 
     `template=False` leaves the template out (a plain-text model made from a chat model). A template whose special
     tokens the target lacks is refused, naming them, and `target` is left unchanged.
@@ -59,12 +59,9 @@ def carry_chat(target: PreTrainedTokenizerBase, base: PreTrainedTokenizerBase, w
             f"{where}: the base model's chat template writes {missing}, which this tokenizer lacks; train it with "
             f"them (params.yaml: tokenizers.<name>.special_tokens) or export without the template "
             f"(--no-chat-template)")
-    roles = {}
     for role in SPECIAL_ROLES:
         token = getattr(base, role, None)
         if token is not None and str(token) in vocab:
             setattr(target, role, str(token))
-            roles[role] = str(token)
     if chat:
         target.chat_template = chat["default"] if list(chat) == ["default"] else chat
-    return {"roles": roles, "chat_template": sorted(chat)}

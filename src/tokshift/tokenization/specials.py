@@ -19,9 +19,12 @@ class SpecialTokenError(TokshiftError, ValueError):
     """A target special token has no counterpart in the base model."""
 
 
-def special_strings(tok: PreTrainedTokenizerBase) -> list[str]:
-    """The named special tokens, then the added tokens marked special (e.g. <|im_start|>), each once."""
+def special_strings(tok: PreTrainedTokenizerBase, named_only: bool = False) -> list[str]:
+    """The named special tokens, then (unless `named_only`) the added tokens marked special (e.g. <|im_start|>),
+    each once."""
     out = [str(t) for t in tok.all_special_tokens]
+    if named_only:
+        return out
     out += [t.content for t in tok.added_tokens_decoder.values() if t.special and t.content not in out]
     return out
 
