@@ -13,7 +13,7 @@ LAYERS = [
     {"data"},
     {"tokenization"},
     {"model", "stats", "mixture"},
-    {"heuristics", "bytelevel"},
+    {"heuristics", "bytelevel", "compounds"},
     {"hypernet"},
     {"transfers"},
     {"dynamic"},

@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     q = sub.add_parser("sql", help="query token statistics with DuckDB (views: " + ", ".join(
         ["doc_stats", "token_freq", *sql.DERIVED_VIEWS, "runs (with --warehouse)", *sql.MIXTURE_VIEWS, "samples",
-         "chunk_scores"]) + ")")
+         "chunk_scores", *sql.COMPOUND_VIEWS]) + ")")
     q.add_argument("query", help='SQL, e.g. "SELECT * FROM fertility ORDER BY lang"')
     q.add_argument("--stats", default=None, help="statistics folder (default storage/stats, or "
                                                  "storage/warehouse with --warehouse)")
@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                                                "(view chunk_scores)")
     q.add_argument("--mixture", default="storage/mixture", help="folder of the mixture stages' Parquet files "
                                                                 "(views mixture, mixture_validation)")
+    q.add_argument("--compounds", nargs=2, default=list(sql.COMPOUND_VIEWS.values()), metavar=("SPLITS", "PREDICTIONS"),
+                   help="compound_eval's per-word pieces and the decompounder's test predictions (views "
+                        "compound_splits, decompositions)")
     q.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format")
     q.add_argument("--max-rows", type=int, default=100, help="rows shown in table format")
     q.add_argument("--unrestricted", action="store_true",
@@ -256,7 +259,7 @@ def run_sql(args: argparse.Namespace) -> None:
 
     root = args.stats or ("storage/warehouse" if args.warehouse else "storage/stats")
     con = sql.connect(root, warehouse=args.warehouse, unrestricted=args.unrestricted, mixture=args.mixture,
-                      samples=args.samples, scores=args.scores)
+                      samples=args.samples, scores=args.scores, compounds=args.compounds)
     rel = sql.query(con, args.query, unrestricted=args.unrestricted)
     if rel is None:
         return

@@ -86,8 +86,12 @@ def _value(value: Any) -> str:
 
 
 def section_configs() -> dict[str, type]:
-    """params.yaml section -> the dataclass its stage reads (`tokenizers` maps names to TokenizerConfig)."""
+    """params.yaml section -> the dataclass its stage reads (`tokenizers` and `compound_tokenizers` map names to
+    TokenizerConfig)."""
     from tokshift.adapt.config import AdaptConfig
+    from tokshift.compounds.decompounder import DecompounderConfig
+    from tokshift.compounds.measure import CompoundEvalConfig
+    from tokshift.compounds.pairs import CompoundDataConfig
     from tokshift.data.corpus import CorpusConfig
     from tokshift.data.samples import SampleConfig
     from tokshift.dynamic.evaluate import DynamicEvalConfig
@@ -110,7 +114,8 @@ def section_configs() -> dict[str, type]:
             "help_task": HelpTaskConfig, "encoder_transfer": EncoderTransferConfig, "encoder_eval": EncoderEvalConfig,
             "encoder_hypernet": EncoderHypernetConfig, "encoder_dynamic_eval": EncoderDynamicConfig,
             "mixture": MixtureConfig, "ensemble_eval": EnsembleEvalConfig, "wechsel": WechselConfig,
-            "samples": SampleConfig}
+            "samples": SampleConfig, "compound_data": CompoundDataConfig, "decompounder": DecompounderConfig,
+            "compound_eval": CompoundEvalConfig}
 
 
 def overrides(preset: str | Path, params: str | Path = "params.yaml") -> list[str]:

@@ -21,6 +21,8 @@ def test_every_shipped_section_loads():
     assert {"de-bpe-16k", "ru-bpe-16k", "ja-unigram-16k", "code-bpe-16k", "multi-bpe-32k"} <= set(tokenizers)
     for name, section in tokenizers.items():
         from_dict(TokenizerConfig, section, f"tokenizers.{name}")
+    for name, section in read_yaml(ROOT / "params.yaml")["compound_tokenizers"].items():
+        from_dict(TokenizerConfig, section, f"compound_tokenizers.{name}")
 
 
 @pytest.mark.parametrize("value, message", [
@@ -72,7 +74,7 @@ def test_malformed_yaml_names_the_file(tmp_path):
 # `tokenizers` is a name -> TokenizerConfig mapping: which tokenizers to train is the pipeline's choice, and each
 # entry leaves every field but model, vocab_size and langs (required, no default) and the base model's convention
 # at TokenizerConfig's default.
-NO_DEFAULT = {"tokenizers"}
+NO_DEFAULT = {"tokenizers", "compound_tokenizers"}
 
 
 def test_every_params_section_has_a_config():

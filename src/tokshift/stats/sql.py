@@ -12,6 +12,9 @@ warehouse (`--warehouse`) every view also carries `run_id`, and `runs` lists the
 lp, tee, random) are the data mixture inference's Parquet files, where the `mixture` stages wrote them;
 `samples` (lang, split, doc_id, chunk, draw, text) is the evaluation sample every evaluating stage reads, and
 `chunk_scores` (model, tokenizer, method, lang, doc_id, chunk, bits, bytes, tokens) what `evaluate` scored on it.
+`compound_splits` (tokenizer, word, form, compound, gold, pieces, n_tokens, boundaries, aligned) is how each
+tokenizer cuts the held-out compounds, `decompositions` (method, word, form, compound, gold, predicted, correct)
+what each decompounder made of them (docs/compounds.md).
 Only Parquet is shared, so any DuckDB version (or pyarrow, or pandas) reads the same files.
 """
 
@@ -56,15 +59,18 @@ def stats_glob(root: Path, table: str, warehouse: bool) -> str:
 
 
 MIXTURE_VIEWS = {"mixture": "mixture.parquet", "mixture_validation": "validation.parquet"}
+COMPOUND_VIEWS = {"compound_splits": "storage/compound_eval/splits.parquet",
+                  "decompositions": "storage/decompounder/predictions.parquet"}
 
 
 def connect(root: str | Path = "storage/stats", warehouse: bool = False, unrestricted: bool = False,
             mixture: str | Path | None = "storage/mixture",
             samples: str | Path | None = "storage/samples/samples.parquet",
-            scores: str | Path | None = "storage/evaluate/chunks.parquet") -> duckdb.DuckDBPyConnection:
+            scores: str | Path | None = "storage/evaluate/chunks.parquet",
+            compounds: list[str | Path] | None = None) -> duckdb.DuckDBPyConnection:
     """In-memory DuckDB with the views above over the statistics under `root`, the mixture files under `mixture`, the
-    evaluation sample and its per-chunk scores, where those files exist (confined to their folders unless
-    unrestricted)."""
+    evaluation sample and its per-chunk scores, and the compound tables (`compounds`: splits, predictions), where
+    those files exist (confined to their folders unless unrestricted)."""
     root = Path(root)
     if not any(root.glob(("run_id=*/" if warehouse else "") + "doc_stats")):
         what = "the flow has not published a run yet" if warehouse else "run `dvc repro stats` first"
@@ -82,6 +88,7 @@ def connect(root: str | Path = "storage/stats", warehouse: bool = False, unrestr
     allowed = [str(root.resolve())]
     files = {view: Path(mixture) / name for view, name in MIXTURE_VIEWS.items() if mixture is not None}
     files.update({view: Path(path) for view, path in (("samples", samples), ("chunk_scores", scores)) if path})
+    files.update({view: Path(path) for view, path in zip(COMPOUND_VIEWS, compounds or [], strict=False) if path})
     for view, path in files.items():
         if path.is_file():
             quoted = str(path).replace("'", "''")

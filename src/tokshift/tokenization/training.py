@@ -148,11 +148,18 @@ def training_texts(corpus: Path, cfg: TokenizerConfig) -> Iterator[str]:
             yield text
 
 
-def train_tokenizer(corpus: Path, cfg: TokenizerConfig, out_dir: Path) -> dict[str, float]:
-    """Train on the corpus and save a transformers tokenizer folder atomically; returns metrics."""
+def train_tokenizer(corpus: Path, cfg: TokenizerConfig, out_dir: Path, texts: list[str] | None = None,
+                    boundary: str | None = None) -> dict[str, float]:
+    """Train on the corpus (or on `texts`, already read from it) and save a transformers tokenizer folder atomically;
+    returns metrics. With `boundary`, training also splits words at that character (dropped), so no token spans
+    it; the saved tokenizer has the stock pre-tokenizer."""
     tok, trainer = new_tokenizer(cfg)
-    texts = list(training_texts(corpus, cfg))
+    texts = list(training_texts(corpus, cfg)) if texts is None else texts
+    stock = tok.pre_tokenizer
+    if boundary is not None:
+        tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(boundary, "removed"), stock])
     tok.train_from_iterator(texts, trainer=trainer, length=len(texts))
+    tok.pre_tokenizer = stock
     if cfg.add_bos_eos:
         tok.post_processor = bos_eos_template(tok, cfg)
     if cfg.add_bos:
@@ -167,7 +174,9 @@ def train_tokenizer(corpus: Path, cfg: TokenizerConfig, out_dir: Path) -> dict[s
         meta = {"model": cfg.model, "vocab_size": cfg.vocab_size, "langs": cfg.langs, "byte_level": cfg.byte_level}
         (tmp / TOKENIZER_META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return {"vocab_size": tok.get_vocab_size(), "train_docs": len(texts),
-            "train_mb": round(sum(len(t.encode("utf-8")) for t in texts) / 1e6, 3)}
+            "train_mb": round(sum(len(t.encode("utf-8")) for t in texts) / 1e6
+                              - (sum(t.count(boundary) for t in texts) * len(boundary.encode("utf-8")) / 1e6
+                                 if boundary else 0), 3)}
 
 
 def tokenizer_langs(directory: str | Path) -> list[str]:

@@ -41,7 +41,8 @@ METHODS = ("fvt", "focus", "mean", "random", "hypernet", "wechsel")
 @dataclass
 class TransferConfig:
     tokenizers: list[str] = field(
-        default_factory=lambda: ["de-bpe-16k", "ru-bpe-16k", "ja-unigram-16k", "code-bpe-16k", "multi-bpe-32k"])
+        default_factory=lambda: ["de-bpe-16k", "ru-bpe-16k", "ja-unigram-16k", "code-bpe-16k", "multi-bpe-32k",
+                                 "de-compound-16k"])
     """Target tokenizers (names under storage/tokenizers) to transfer to."""
     methods: list[str] = field(default_factory=lambda: ["fvt", "random"])
     """Heuristic methods (fvt, focus, mean, random); each (tokenizer, method) is one DVC stage (hypernet and wechsel

@@ -1,0 +1,1 @@
+"""CompoundPiece: decompounding data from hyphenated words, decompounders, and compound-aware tokenizers."""
