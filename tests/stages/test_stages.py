@@ -73,3 +73,21 @@ def test_a_corpus_that_is_not_parquet_is_one_line(tmp_path):
                      str(tmp_path / "stats"), "--metrics", str(tmp_path / "m.json"), cwd=tmp_path)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
     assert f"{corpus}: not a corpus Parquet file" in proc.stderr and "dvc repro corpus" in proc.stderr
+
+
+def test_compound_data_on_a_language_without_hyphenated_words_is_one_line_and_writes_nothing(tmp_path, corpus_file):
+    params = write_params(tmp_path / "params.yaml", {"compound_data": {"lang": "ja", "lexicon": ""}})
+    proc = run_stage("compound_data.py", "--params", str(params), "--corpus", str(corpus_file), "--out", "data",
+                     "--metrics", "m.json", cwd=tmp_path)
+    assert proc.returncode == 1
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith("error: corpus language 'ja': 0 distinct hyphenated words") and "min_compounds" in line
+    assert not (tmp_path / "data").exists()
+
+
+def test_decompounder_without_its_data_names_the_stage_to_run(tmp_path):
+    params = write_params(tmp_path / "params.yaml", {"decompounder": {}})
+    proc = run_stage("decompounder.py", "--params", str(params), "--data", "nothing", "--out", "dec",
+                     "--metrics", "m.json", "--curve", "c.csv", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "nothing/pairs.parquet: not found; run `dvc repro compound_data` first" in proc.stderr

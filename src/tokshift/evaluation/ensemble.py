@@ -48,7 +48,7 @@ class EnsembleEvalConfig:
     tokenizer, and `vocabulary` (the tokenizer's token frequencies alone)."""
     weights: list[float] = field(default_factory=lambda: [0.25, 0.5, 0.75])
     """Weights of the original tried; the one with the lowest valid bpb is reported on test (0.5 too)."""
-    max_bytes_per_lang: int = 10_000
+    max_bytes_per_lang: int = 4_000
     """UTF-8 bytes of each language's test sample scored (whole chunks in draw order)."""
     valid_max_bytes: int = 2000
     """UTF-8 bytes of each language's valid sample on which the weights are picked."""
