@@ -8,8 +8,16 @@ import pytest
 
 from tests.compounds.planted import NOUNS, SIMPLE, planted_texts
 from tokshift.compounds.lexicon import LexiconError, read_nouns
-from tokshift.compounds.pairs import (CompoundDataConfig, NoCompoundsError, boundaries, build_pairs,
-                                      hyphenated_words, segment, split_of, splits_into_known)
+from tokshift.compounds.pairs import (
+    CompoundDataConfig,
+    NoCompoundsError,
+    boundaries,
+    build_pairs,
+    hyphenated_words,
+    segment,
+    split_of,
+    splits_into_known,
+)
 from tokshift.core.params import ParamsError
 
 

@@ -62,3 +62,23 @@ def test_the_evaluation_sample_and_its_scores_are_views(stats, samples_file, tmp
     assert con.sql("SELECT sum(bits) / sum(bytes) FROM chunk_scores").fetchall() == [(0.8,)]
     with pytest.raises(QueryError, match="samples"):  # without the file there is no such view
         query(connect(out, samples=None, scores=None), "SELECT * FROM samples").fetchall()
+
+
+def test_how_tokenizers_and_decompounders_cut_compounds_are_views(stats, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out, _, _ = stats
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "dec").mkdir()
+    splits, predictions = tmp_path / "eval" / "splits.parquet", tmp_path / "dec" / "predictions.parquet"
+    cuts = (("a", "Haus|tür", 2, 1), ("b", "Haustür", 1, 0))
+    pq.write_table(pa.Table.from_pylist([
+        {"tokenizer": t, "word": "haustür", "form": "Haustür", "compound": True, "gold": "haus|tür", "pieces": p,
+         "n_tokens": n, "boundaries": 1, "aligned": a} for t, p, n, a in cuts]), splits)
+    pq.write_table(pa.Table.from_pylist([{"method": "char", "word": "haustür", "form": "Haustür", "compound": True,
+                                          "gold": "haus|tür", "predicted": "haus|tür", "correct": True}]), predictions)
+    con = connect(out, compounds=[splits, predictions])
+    rows = con.sql("SELECT tokenizer, aligned FROM compound_splits ORDER BY tokenizer").fetchall()
+    assert rows == [("a", 1), ("b", 0)]
+    assert con.sql("SELECT count_if(correct) FROM decompositions").fetchall() == [(1,)]
