@@ -12,7 +12,9 @@ from tokshift.tokenization.training import TokenizerConfig
 
 def main(args) -> None:
     cfg = load_section(args.params, "mixture", MixtureConfig)
-    trained = read_yaml(args.params).get("tokenizers") or {}
+    params = read_yaml(args.params)
+    # CompoundPiece tokenizers read the same split (decompounded), so their truth is computed the same way
+    trained = {**(params.get("tokenizers") or {}), **(params.get("compound_tokenizers") or {})}
     # A tokshift-trained tokenizer's true mixture is what its trainer read; Unigram ones are skipped anyway.
     truths = {name: truth_shares(args.corpus, from_dict(TokenizerConfig, spec, f"tokenizers.{name}"))
               for name, spec in trained.items()

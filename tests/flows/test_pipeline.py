@@ -70,6 +70,12 @@ def tiny_params(base_model: Path, encoder: Path) -> dict:
                              "sampler": {"vocab_min": 20, "vocab_max": 40, "cache_texts": 6, "max_piece_chars": 6}},
         "encoder_eval": {"batch_size": 8},
         "encoder_dynamic_eval": {"reductions": [0.0, 0.2], "batch_size": 8, "eval": {"batch_size": 8}},
+        "compound_data": {"lang": "de", "lexicon": "", "min_compounds": 20},
+        "decompounder": {"char": {"embed": 8, "hidden": 16, "layers": 1, "epochs": 2}, "baselines": [], "draws": 200},
+        "compound_tokenizers": {"de-compound-300": {"model": "bpe", "vocab_size": 300, "langs": ["de"]}},
+        "compound_eval": {"tokenizers": {"de-compound-300": "storage/tokenizers/de-compound-300",
+                                         "de-bpe-300": "storage/tokenizers/de-bpe-300",
+                                         "original": "storage/models/base"}, "draws": 200},
     }
 
 
@@ -88,6 +94,9 @@ def make_project(root: Path, base_model: Path, encoder: Path) -> Path:
         (root / "data" / lang).mkdir(parents=True)
         for i in range(20):
             text = make_text(lang, 80 if lang in ("de", "en") else 8, i)
+            if lang == "de":  # hyphenated compounds of the text's own words, for the compound stages
+                words = text.replace(".", "").split()
+                text += "\n" + " ".join(f"{a.capitalize()}-{b}" for a, b in zip(words[::2], words[1::2], strict=False))
             (root / "data" / lang / f"{i}.txt").write_text(text, encoding="utf-8")
     words = {lang: sorted(set(make_text(lang, 80, 0).replace(".", "").split())) for lang in ("en", "de")}
     n = min(100, len(words["en"]), len(words["de"]))
@@ -160,7 +169,9 @@ def test_flow_runs_pipeline_and_publishes(project):
     con = connect(warehouse, warehouse=True)
     assert con.sql("SELECT count(*) FROM runs").fetchall() == [(2,)]
     per_run = dict(con.sql("SELECT run_id, count(DISTINCT tokenizer) FROM fertility GROUP BY run_id").fetchall())
-    assert per_run == {first: 4, second: 4}  # three targets + the original
+    assert per_run == {first: 5, second: 5}  # three targets, the compound tokenizer and the original
+    compounds = json.loads((project / "metrics" / "compound_eval.json").read_text())
+    assert set(compounds["alignment"]) == {"de-compound-300", "de-bpe-300", "original"}
 
     evaluated = json.loads((project / "metrics" / "evaluate.json").read_text())
     assert set(evaluated) == {"original/original", "de-bpe-300/fvt", "de-bpe-300/random", "de-bpe-300/hypernet",

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tokenizers import Tokenizer
 
-from tokshift.compounds.pairs import boundaries
+from tokshift.compounds.pairs import NoCompoundsError, boundaries
 from tokshift.core.params import check
 from tokshift.stats.bootstrap import paired_mean_difference, paired_ratio_difference, ratio_interval
 from tokshift.tokenization.training import load_tokenizer
@@ -79,6 +79,9 @@ def measure_compounds(pairs: Path, samples: Path, chunks: Path | None, cfg: Comp
         words = split_words(name, tok, rows)
         table += words
         comp = [w for w in words if w["compound"]]
+        if not comp:
+            raise NoCompoundsError(f"{pairs}: no compounds in the test split; raise compound_data.test_fraction or "
+                                   f"add text with hyphenated compounds")
         metrics["alignment"][name] = {
             **ratio_interval([w["aligned"] for w in comp], [w["boundaries"] for w in comp], draws=cfg.draws).as_dict(4),
             "tokens_per_compound": round(sum(w["n_tokens"] for w in comp) / len(comp), 3),
