@@ -12,8 +12,8 @@ import pytest
 from tests.compounds.planted import planted_texts
 from tokshift.compounds import baselines
 from tokshift.compounds.charmodel import CharDecompounder, CharModelConfig, train_char_model
-from tokshift.compounds.decompounder import DecompounderConfig, cuts_of, load_decompounder, train_decompounder
-from tokshift.compounds.pairs import CompoundDataConfig, build_pairs
+from tokshift.compounds.decompounder import DecompounderConfig, load_decompounder, train_decompounder
+from tokshift.compounds.pairs import CompoundDataConfig, build_pairs, cuts
 from tokshift.compounds.splitter import FrequencySplitter, accuracy, fit
 
 COUNTS = Counter({"haus": 50, "tür": 40, "bahnhof": 10, "uhr": 30, "sicherheit": 20, "sicher": 5, "heit": 1})
@@ -48,8 +48,8 @@ def test_char_model_learns_planted_boundaries_and_round_trips(planted, tmp_path)
     rows, _ = planted
     train = [r for r in rows if r["split"] == "train"]
     held = [r for r in rows if r["split"] != "train"]
-    words, gold = [r["word"] for r in train], [cuts_of(r["segmentation"]) for r in train]
-    held_words, held_gold = [r["word"] for r in held], [cuts_of(r["segmentation"]) for r in held]
+    words, gold = [r["word"] for r in train], [cuts(r["segmentation"]) for r in train]
+    held_words, held_gold = [r["word"] for r in held], [cuts(r["segmentation"]) for r in held]
     model, curve = train_char_model(words, gold, (held_words, held_gold), SMALL, accuracy)
     assert len(curve) == SMALL.epochs and curve[-1]["train_loss"] < curve[0]["train_loss"]
     assert accuracy(model.split_all(held_words), held_gold) >= 0.85

@@ -15,6 +15,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+from tokshift.compounds.pairs import boundaries
 from tokshift.core.wheels import FetchError, wheel_of
 
 COMPOUND_SPLIT = "compound-split==1.0.2"
@@ -38,13 +39,7 @@ def unavailable(name: str) -> str | None:
 
 def cuts_of(word: str, parts: list[str]) -> tuple[int, ...] | None:
     """Offsets of `parts` in `word` when they spell it (case aside), else None (the splitter rewrote the word)."""
-    if "".join(parts).lower() != word.lower():
-        return None
-    cuts, at = [], 0
-    for part in parts[:-1]:
-        at += len(part)
-        cuts.append(at)
-    return tuple(cuts)
+    return boundaries(parts) if "".join(parts).lower() == word.lower() else None
 
 
 def compound_split(forms: list[str], raw_dir: Path) -> list[tuple[int, ...] | None]:

@@ -27,7 +27,7 @@ def build_compound_data(corpus: Path, cfg: CompoundDataConfig, raw_dir: Path, ou
                                f"params.yaml: corpus.sources or set compound_data.lang to a corpus language")
     lexicon, lemmas = german_nouns(raw_dir, cfg.lexicon) if cfg.lexicon else (set(), {})
     rows, counts = build_pairs(texts, cfg, lexicon, lemmas)
-    words = Counter({w: n for w, n in counts.items()})
+    words = Counter(counts)
     for noun in lexicon:
         words.setdefault(noun, 1)
     with atomic_dir(out_dir) as tmp:

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from tokshift.compounds import baselines
 from tokshift.compounds.charmodel import CharDecompounder, CharModelConfig, train_char_model
-from tokshift.compounds.pairs import boundaries, segment
+from tokshift.compounds.pairs import cuts, segment
 from tokshift.compounds.splitter import FrequencySplitter, accuracy, fit
 from tokshift.core.atomic import atomic_dir
 from tokshift.core.params import check
@@ -42,10 +42,6 @@ class DecompounderConfig:
     def __post_init__(self) -> None:
         check(self.use in ("best", *OURS), "use", f"must be best, char or frequency, got '{self.use}'")
         check(self.draws >= 100, "draws", f"must be >= 100, got {self.draws}")
-
-
-def cuts_of(segmentation: str) -> tuple[int, ...]:
-    return boundaries(segmentation.split("|"))
 
 
 def recall(predicted: Sequence[tuple[int, ...] | None], gold: Sequence[tuple[int, ...]]) -> tuple[list, list]:
@@ -84,7 +80,7 @@ def train_decompounder(pairs: pa.Table, counts: dict[str, int], cfg: Decompounde
     rows = pairs.to_pylist()
     part = {s: [r for r in rows if r["split"] == s] for s in ("train", "valid", "test")}
     words = {s: [r["word"] for r in part[s]] for s in part}
-    gold = {s: [cuts_of(r["segmentation"]) for r in part[s]] for s in part}
+    gold = {s: [cuts(r["segmentation"]) for r in part[s]] for s in part}
     char, curve = train_char_model(words["train"], gold["train"], (words["valid"], gold["valid"]), cfg.char, accuracy)
     frequency, grid = fit(counts, words["train"], gold["train"])
     models = {"char": char, "frequency": frequency}

@@ -30,12 +30,12 @@ def read_nouns(rows: io.TextIOBase, where: str) -> tuple[set[str], dict[str, str
     if "lemma" not in header or "pos" not in header:
         raise LexiconError(f"{where}: no 'lemma' and 'pos' columns in the header; the lexicon package changed, "
                            f"pin the version params.yaml names")
-    lemma_at = header.index("lemma")
+    lemma_at, pos_at = header.index("lemma"), header.index("pos")
     first_form = max(i for i, name in enumerate(header) if name.startswith("genus")) + 1
     lemmas: set[str] = set()
     forms: dict[str, str] = {}
     for row in reader:
-        if not row or "Substantiv" not in row[header.index("pos")]:
+        if not row or "Substantiv" not in row[pos_at]:
             continue
         lemma = row[lemma_at].lower()
         if not lemma.isalpha():  # affixes (-ant), abbreviations and multiword entries are no known words

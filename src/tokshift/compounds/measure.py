@@ -19,7 +19,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tokenizers import Tokenizer
 
-from tokshift.compounds.pairs import NoCompoundsError, boundaries
+from tokshift.compounds.pairs import NoCompoundsError, cuts
+from tokshift.core.atomic import atomic_file
 from tokshift.core.params import check
 from tokshift.stats.bootstrap import paired_mean_difference, paired_ratio_difference, ratio_interval
 from tokshift.tokenization.training import load_tokenizer
@@ -59,7 +60,7 @@ def split_words(name: str, tok: Tokenizer, rows: list[dict]) -> list[dict]:
         text = " " + r["form"]
         spans = token_starts(tok, text)
         starts = {s for s, _ in spans}
-        gold = [c + 1 for c in boundaries(r["segmentation"].split("|"))]
+        gold = [c + 1 for c in cuts(r["segmentation"])]
         out.append({"tokenizer": name, "word": r["word"], "form": r["form"], "compound": r["compound"],
                     "gold": r["segmentation"], "pieces": "|".join(text[s:e].strip() for s, e in spans),
                     "n_tokens": len(spans), "boundaries": len(gold), "aligned": sum(g in starts for g in gold)})
@@ -91,8 +92,7 @@ def measure_compounds(pairs: Path, samples: Path, chunks: Path | None, cfg: Comp
         per_boundary[name] = [float(i < w["aligned"]) for w in comp for i in range(w["boundaries"])]
         per_doc[name] = [len(e.ids) for e in tok.encode_batch(texts, add_special_tokens=False)]
         metrics["tokens_per_byte"][name] = ratio_interval(per_doc[name], n_bytes, docs, cfg.draws).as_dict(4)
-    groups = [i for i, w in enumerate(r for r in rows if r["compound"])
-              for _ in range(len(boundaries(w["segmentation"].split("|"))))]
+    groups = [i for i, w in enumerate(comp) for _ in range(w["boundaries"])]  # the same words for every tokenizer
     first, *others = cfg.tokenizers
     metrics["alignment_vs"] = {f"{first}-vs-{o}": paired_mean_difference(per_boundary[first], per_boundary[o], groups,
                                                                          cfg.draws).comparison(4) for o in others}
@@ -100,10 +100,8 @@ def measure_compounds(pairs: Path, samples: Path, chunks: Path | None, cfg: Comp
         per_doc[first], n_bytes, per_doc[o], n_bytes, docs, cfg.draws).comparison(4) for o in others}
     if chunks is not None and chunks.exists():
         metrics["bpb_vs"] = bpb_differences(chunks, first, others, cfg)
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_file.with_name(out_file.name + ".tmp")
-    pq.write_table(pa.Table.from_pylist(table), tmp)
-    tmp.replace(out_file)
+    with atomic_file(out_file) as tmp:
+        pq.write_table(pa.Table.from_pylist(table), tmp)
     return metrics
 
 

@@ -98,6 +98,19 @@ def hyphenated_words(texts: Iterable[str], max_parts: int) -> tuple[Counter, Cou
     return parts, forms
 
 
+def most_common_forms(surface: Counter) -> dict[str, str]:
+    """Lowercased word -> its most frequent surface form."""
+    forms: dict[str, str] = {}
+    for form, _ in surface.most_common():
+        forms.setdefault(form.lower(), form)
+    return forms
+
+
+def cuts(segmentation: str) -> tuple[int, ...]:
+    """Cut offsets of a stored segmentation: 'datei|menü' -> (5,)."""
+    return boundaries(segmentation.split("|"))
+
+
 def plain_words(texts: Iterable[str]) -> tuple[Counter, dict[str, str]]:
     """Counts of words written without a hyphen (lowercased), and each word's most frequent surface form."""
     counts, surface = Counter(), Counter()
@@ -106,10 +119,7 @@ def plain_words(texts: Iterable[str]) -> tuple[Counter, dict[str, str]]:
             if len(word) == len(word.lower()):
                 counts[word.lower()] += 1
                 surface[word] += 1
-    forms: dict[str, str] = {}
-    for form, _ in surface.most_common():
-        forms.setdefault(form.lower(), form)
-    return counts, forms
+    return counts, most_common_forms(surface)
 
 
 def splits_into_known(word: str, known: set[str], min_part: int) -> bool:
@@ -154,9 +164,7 @@ def build_pairs(texts: list[str], cfg: CompoundDataConfig, lexicon: set[str] | N
         raise NoCompoundsError(f"corpus language '{cfg.lang}': {len(best)} distinct hyphenated words in the train "
                                f"split, need >= {cfg.min_compounds} (params.yaml: compound_data.min_compounds); "
                                f"pick a language that writes compounds as one word (de, nl, sv, ...) or add text")
-    surface = {}
-    for form, _ in hyphen_forms.most_common():
-        surface.setdefault(form.lower(), form)
+    surface = most_common_forms(hyphen_forms)
     rows = [{"word": w, "form": forms.get(w, surface[w]), "segmentation": "|".join(p), "compound": True,
              "count": seen[w], "key": lemma_key(p, lemmas)} for w, p in best.items()]
     known = {w for w, n in counts.items() if n >= cfg.min_count} | lexicon
